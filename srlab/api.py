@@ -1,0 +1,45 @@
+"""The one-call Python API: `srlab.upscale(image, ...)`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_TILE, Upscaler
+from srlab.io import from_array, from_pil, read_image, to_array, to_pil
+from srlab.zoo import LoadedModel, load_model
+
+
+def upscale(
+    image: str | Path | Image.Image | np.ndarray,
+    *,
+    model: str | Path | LoadedModel = "default",
+    scale: int | None = None,
+    tile: int = DEFAULT_TILE,
+    tile_overlap: int = DEFAULT_OVERLAP,
+    ensemble: bool = False,
+    device: str = "cpu",
+    half: bool = False,
+    noise: float | None = None,
+) -> Image.Image | np.ndarray:
+    """Upscale one image.
+
+    A path or PIL image gives back a PIL image; a numpy array (H×W, H×W×1..4; uint8, uint16 or
+    float in 0..1) gives back an array of the same dtype and channel layout. Alpha is kept.
+    """
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
+    upscaler = Upscaler(
+        loaded,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        ensemble=ensemble,
+        device=device,
+        half=half,
+        noise=noise,
+    )
+    if isinstance(image, np.ndarray):
+        return to_array(upscaler.upscale(from_array(image)), image.dtype)
+    decoded = from_pil(image) if isinstance(image, Image.Image) else read_image(image)
+    return to_pil(upscaler.upscale(decoded))

@@ -1,0 +1,37 @@
+"""Network architectures and the registry that names them.
+
+The registry is a plain mapping built here, with no import-time registration side effects;
+callers that need extra architectures (tests, plug-ins) pass their own mapping.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from srlab.archs import bicubic, edsr, vgg_discriminator
+from srlab.archs.spec import Architecture, ModelSpec
+
+ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
+    {
+        "bicubic": Architecture(
+            name="bicubic",
+            build=bicubic.BicubicInterpolator,
+            spec=bicubic.SPEC,
+            summary="MATLAB-compatible bicubic interpolation (classical baseline, no weights)",
+        ),
+        "edsr": Architecture(
+            name="edsr",
+            build=edsr.EDSR,
+            spec=edsr.SPEC,
+            summary="EDSR (Lim et al. 2017); baseline = 16 blocks, 64 features",
+        ),
+        "vgg_discriminator": Architecture(
+            name="vgg_discriminator",
+            build=vgg_discriminator.VGGStyleDiscriminator,
+            spec=None,
+            summary="ESRGAN VGG-style discriminator (VGG-128; input_size multiple of 32)",
+        ),
+    }
+)
+
+__all__ = ["ARCHITECTURES", "Architecture", "ModelSpec"]

@@ -1,0 +1,54 @@
+"""ESRGAN's VGG-style discriminator ("VGG-128", methods.md 0.5).
+
+Ten convolutions in five stages (64, 128, 256, 512, 512 channels; the second conv of each stage
+is 4×4 with stride 2), batch norm after all but the first, LeakyReLU(0.2), then
+Linear(512·(H/32)·(W/32) → 100) → LeakyReLU → Linear(100 → 1). With `conv_bias=False` (BasicSR,
+SRResCycGAN's D_x) it has 14,499,401 parameters at 128²; biased convs (older ESRGAN code,
+Fast-SRFBN) add 2,880.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+STAGE_WIDTHS = (64, 128, 256, 512, 512)
+
+
+class VGGStyleDiscriminator(nn.Module):
+    """Real/fake logit (N×1) for N×3×S×S patches, S a multiple of 32 (`input_size`)."""
+
+    def __init__(self, input_size: int = 128, features: int = 64, conv_bias: bool = False) -> None:
+        super().__init__()
+        if input_size % 32:
+            raise ValueError(f"input_size must be a multiple of 32, got {input_size}")
+        widths = [features * w // 64 for w in STAGE_WIDTHS]
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, widths[0], 3, padding=1),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        cin = widths[0]
+        for i, width in enumerate(widths):
+            if i > 0:
+                layers += _conv_bn(cin, width, 3, 1, conv_bias)
+            layers += _conv_bn(width, width, 4, 2, conv_bias)
+            cin = width
+        self.features = nn.Sequential(*layers)
+        side = input_size // 32
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(cin * side * side, 100),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(100, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def _conv_bn(cin: int, cout: int, kernel: int, stride: int, bias: bool) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, kernel, stride, padding=1, bias=bias),
+        nn.BatchNorm2d(cout),
+        nn.LeakyReLU(0.2, inplace=True),
+    ]

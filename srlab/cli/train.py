@@ -1,0 +1,41 @@
+"""`srlab train CONFIG`: run (or resume) a training run described by a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from srlab.config import load_config
+from srlab.train.schema import ExperimentConfig
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "train",
+        help="train a network from a YAML config",
+        description=(
+            "Train from a YAML config (see configs/). A run directory that already holds a "
+            "checkpoint is resumed exactly where it stopped. Multi-process: "
+            "torchrun --nproc_per_node N -m srlab.cli.main train CONFIG."
+        ),
+    )
+    p.add_argument("config", type=Path, help="YAML config file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value by dotted path, e.g. train.iterations=500")
+    p.add_argument("--run-dir", type=Path, default=None,
+                   help="run directory (default: OUTPUT_ROOT/NAME from the config)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from srlab.train.trainer import Trainer  # heavy imports only for this command
+
+    if not args.config.is_file():
+        raise ValueError(f"{args.config}: no such config file")
+    cfg = load_config(ExperimentConfig, args.config, args.overrides)
+    trainer = Trainer(cfg, run_dir=args.run_dir, progress=not args.quiet)
+    scores = trainer.fit()
+    if scores is not None and trainer.ctx.is_main:
+        print(f"final validation: PSNR-Y {scores.psnr_y:.3f} dB, SSIM-Y {scores.ssim_y:.4f}")
+    return 0

@@ -1,0 +1,180 @@
+"""Writing DecodedImage as PNG, JPEG, WebP, TIFF or BMP without ever half-writing a file.
+
+The format comes from the suffix. The output keeps the image's bit depth where the
+format allows it (PNG, TIFF), its alpha (PNG, WebP, TIFF; refused for JPEG/BMP unless
+dropped explicitly), grayscale (except WebP, which has none) and its ICC profile
+and EXIF where the format carries them. Every write goes through atomic_write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from srlab.io.atomic import atomic_write
+from srlab.io.errors import ImageWriteError
+from srlab.io.image import DecodedImage, to_array, to_pil
+from srlab.io.metadata import icc_fits
+from srlab.io.png16 import write_png16
+
+_FORMAT_BY_SUFFIX = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMAT_BY_SUFFIX)
+
+_DEEP_FORMATS = frozenset({"PNG", "TIFF"})  # can store 16 bits per channel
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
+_OPAQUE = 254.5 / 255  # alpha at or above this is 255 in 8 bits: dropping it loses nothing
+_ICC_TAG = 34675  # TIFF InterColorProfile
+
+
+def output_format_for(path: str | Path) -> str:
+    """Pillow format name for an output path's suffix (case-insensitive)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMAT_BY_SUFFIX:
+        raise ValueError(
+            f"unsupported output file type {suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    return _FORMAT_BY_SUFFIX[suffix]
+
+
+def write_image(
+    path: str | Path,
+    img: DecodedImage,
+    *,
+    overwrite: bool = False,
+    bit_depth: int | None = None,
+    quality: int = 95,
+    drop_alpha: bool = False,
+) -> Path:
+    """Write ``img`` atomically to ``path``; return ``path``.
+
+    bit_depth: 8 or 16 (default: the image's); JPEG, WebP and BMP are always 8-bit.
+    quality: JPEG/WebP quality 1..100 (JPEG uses 4:4:4 chroma; WebP 100 is lossless).
+    drop_alpha: allow JPEG/BMP output of a transparent image by discarding alpha.
+    Raises OutputExistsError if the file exists and not ``overwrite``, ImageWriteError
+    for any other failure to write, ValueError for invalid arguments.
+    """
+    path = Path(path)
+    if bit_depth not in (None, 8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be 1..100, got {quality}")
+    try:
+        fmt = output_format_for(path)
+    except ValueError as exc:
+        raise ImageWriteError(path, str(exc)) from exc
+    prepared = _prepare(path, img, fmt, bit_depth=bit_depth or img.bit_depth, drop_alpha=drop_alpha)
+    encode = _ENCODERS[fmt]
+
+    def write(tmp: Path) -> None:
+        try:
+            encode(tmp, prepared, quality)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ImageWriteError(path, f"{fmt} encoding failed: {reason}") from exc
+
+    return atomic_write(path, write, overwrite=overwrite)
+
+
+def _prepare(
+    path: Path, img: DecodedImage, fmt: str, *, bit_depth: int, drop_alpha: bool
+) -> DecodedImage:
+    """The image as ``fmt`` will store it: depth, alpha, gray and ICC profile settled."""
+    depth = bit_depth if fmt in _DEEP_FORMATS else 8
+    alpha = img.alpha
+    if alpha is not None and fmt not in _ALPHA_FORMATS:
+        if not drop_alpha and alpha.min() < _OPAQUE:
+            raise ImageWriteError(
+                path,
+                f"{fmt} cannot store transparency; save as .png, .webp or .tif, "
+                "or drop the alpha channel explicitly",
+            )
+        alpha = None
+    rgb = img.rgb
+    if img.is_gray and not _keeps_gray(fmt, depth, has_alpha=alpha is not None):
+        rgb = np.repeat(rgb, 3, axis=2)
+    icc = img.icc_profile if icc_fits(img.icc_profile, gray=rgb.shape[2] == 1) else None
+    return replace(img, rgb=rgb, alpha=alpha, bit_depth=depth, icc_profile=icc)
+
+
+def _keeps_gray(fmt: str, bit_depth: int, *, has_alpha: bool) -> bool:
+    """Whether ``fmt`` can store gray pixels as gray (else they are written as RGB)."""
+    if fmt == "WEBP":
+        return False  # WebP has no grayscale mode.
+    # Pillow cannot read 16-bit gray + alpha TIFF back, so that is stored as RGBA.
+    return not (fmt == "TIFF" and bit_depth == 16 and has_alpha)
+
+
+def _samples16(img: DecodedImage) -> np.ndarray:
+    samples = to_array(img, np.uint16)
+    return samples.reshape(*samples.shape[:2], -1)
+
+
+def _metadata(img: DecodedImage) -> dict[str, bytes]:
+    """Pillow save options for the metadata the image carries."""
+    options = {"icc_profile": img.icc_profile, "exif": img.exif}
+    return {key: value for key, value in options.items() if value}
+
+
+def _write_png(tmp: Path, img: DecodedImage, quality: int) -> None:
+    if img.bit_depth == 16:
+        write_png16(tmp, _samples16(img), icc_profile=img.icc_profile, exif=img.exif)
+    else:
+        to_pil(img).save(tmp, "PNG", **_metadata(img))
+
+
+def _write_tiff(tmp: Path, img: DecodedImage, quality: int) -> None:
+    """8-bit TIFF through Pillow; 16-bit through tifffile, as Pillow lacks 16-bit colour."""
+    if img.bit_depth == 8:
+        icc = {"icc_profile": img.icc_profile} if img.icc_profile else {}
+        to_pil(img).save(tmp, "TIFF", compression="tiff_adobe_deflate", **icc)
+        return
+    samples = _samples16(img)
+    channels = samples.shape[2]
+    tifffile.imwrite(
+        tmp,
+        samples[:, :, 0] if channels == 1 else samples,
+        photometric="minisblack" if channels == 1 else "rgb",
+        extrasamples=["unassalpha"] if channels == 4 else None,
+        compression="zlib",
+        predictor=True,
+        metadata=None,
+        extratags=[(_ICC_TAG, 7, len(img.icc_profile), img.icc_profile, True)]
+        if img.icc_profile
+        else None,
+    )
+
+
+def _write_jpeg(tmp: Path, img: DecodedImage, quality: int) -> None:
+    to_pil(img).save(tmp, "JPEG", quality=quality, subsampling=0, **_metadata(img))
+
+
+def _write_webp(tmp: Path, img: DecodedImage, quality: int) -> None:
+    # exact=True keeps colour under fully transparent pixels, which upscaling needs.
+    options = {"quality": quality, "lossless": quality == 100, "exact": True}
+    to_pil(img).save(tmp, "WEBP", **options, **_metadata(img))
+
+
+def _write_bmp(tmp: Path, img: DecodedImage, quality: int) -> None:
+    to_pil(img).save(tmp, "BMP")
+
+
+_ENCODERS: dict[str, Callable[[Path, DecodedImage, int], None]] = {
+    "PNG": _write_png,
+    "TIFF": _write_tiff,
+    "JPEG": _write_jpeg,
+    "WEBP": _write_webp,
+    "BMP": _write_bmp,
+}

@@ -1,0 +1,59 @@
+"""Training losses and the registry that names them for configs.
+
+``LOSSES`` is a plain mapping from config names to classes, built here without import-time
+registration side effects. Pair losses are called as ``loss(pred, target)``; ``TVSquaredLoss`` is a
+regulariser of the prediction alone (``loss(pred)``); ``GANLoss`` exposes ``generator`` and
+``discriminator``; ``FeatureMatchingLoss`` takes two lists of discriminator features.
+"""
+
+from torch import nn
+
+from srlab.losses.combine import WeightedSum
+from srlab.losses.contextual import ContextualLoss, contextual_loss
+from srlab.losses.fourier import FourierLoss
+from srlab.losses.gan import CycleLoss, FeatureMatchingLoss, GANLoss
+from srlab.losses.perceptual import LPIPSLoss, PerceptualLoss
+from srlab.losses.pixel import CharbonnierLoss, HuberLoss, L1Loss, LpLoss, MSELoss
+from srlab.losses.ssim import MSSSIMLoss, SSIMLoss
+from srlab.losses.tv import GradientL1Loss, TVSquaredLoss
+
+LOSSES: dict[str, type[nn.Module]] = {
+    "l1": L1Loss,
+    "mse": MSELoss,
+    "charbonnier": CharbonnierLoss,
+    "huber": HuberLoss,
+    "lp": LpLoss,
+    "perceptual": PerceptualLoss,
+    "lpips": LPIPSLoss,
+    "contextual": ContextualLoss,
+    "tv_squared": TVSquaredLoss,
+    "gradient_l1": GradientL1Loss,
+    "fourier": FourierLoss,
+    "ssim": SSIMLoss,
+    "ms_ssim": MSSSIMLoss,
+    "gan": GANLoss,
+    "feature_matching": FeatureMatchingLoss,
+    "cycle": CycleLoss,
+}
+
+__all__ = [
+    "LOSSES",
+    "CharbonnierLoss",
+    "ContextualLoss",
+    "CycleLoss",
+    "FeatureMatchingLoss",
+    "FourierLoss",
+    "GANLoss",
+    "GradientL1Loss",
+    "HuberLoss",
+    "L1Loss",
+    "LPIPSLoss",
+    "LpLoss",
+    "MSELoss",
+    "MSSSIMLoss",
+    "PerceptualLoss",
+    "SSIMLoss",
+    "TVSquaredLoss",
+    "WeightedSum",
+    "contextual_loss",
+]

@@ -1,0 +1,18 @@
+"""Training recipes: one file per training procedure, chosen by `recipe.kind`."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from srlab.recipes.gan import GANRecipe
+from srlab.recipes.pixel import PixelRecipe
+from srlab.train.schema import RecipeConfig
+
+
+def build_recipe(cfg: RecipeConfig) -> nn.Module:
+    if cfg.kind == "gan":
+        return GANRecipe(cfg)
+    return PixelRecipe(cfg)
+
+
+__all__ = ["GANRecipe", "PixelRecipe", "build_recipe"]

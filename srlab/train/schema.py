@@ -1,0 +1,143 @@
+"""The typed schema of a training run, as written in `configs/*.yaml`.
+
+Every system (pixel pre-training, GAN fine-tuning, cycle training) is this one schema with
+different networks, loss terms and recipe; the trainer has no paper-specific branches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass
+class OptimizerConfig:
+    kind: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # SGD only
+
+
+@dataclass
+class SchedulerConfig:
+    """Learning-rate schedule per iteration, after an optional linear warm-up.
+
+    multistep: lr·gamma^(number of milestones passed); cosine: from lr down to lr·min_ratio at
+    `total` iterations (default: the run length); inverse_sqrt: lr·sqrt(t0/max(t, t0)) (G-MGBP's
+    decay); constant: lr.
+    """
+
+    kind: Literal["constant", "multistep", "cosine", "inverse_sqrt"] = "constant"
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.5
+    warmup_iters: int = 0
+    min_ratio: float = 0.0
+    total: int | None = None
+    t0: int = 1000
+
+
+@dataclass
+class NetworkConfig:
+    """One network of the run: its architecture, optimiser and schedule."""
+
+    arch: str
+    options: dict[str, Any] = field(default_factory=dict)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    clip_grad_norm: float | None = None
+    ema_decay: float | None = None
+    pretrained: Path | None = None  # a .safetensors file, e.g. the stage-1 result
+    trainable: bool = True
+
+
+@dataclass
+class LossTerm:
+    """A weighted loss from `srlab.losses.LOSSES`, built with `options`."""
+
+    kind: str
+    weight: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GANConfig:
+    kind: Literal["vanilla", "lsgan", "hinge", "hinge_ciplab", "ragan"] = "ragan"
+    weight: float = 5e-3
+    discriminator: str = "d"
+
+
+@dataclass
+class RecipeConfig:
+    """How one iteration uses the networks: `pixel` (supervised, every output of a multi-output
+    generator weighted by `step_weights`) or `gan` (the same plus an adversarial game)."""
+
+    kind: Literal["pixel", "gan"] = "pixel"
+    generator: str = "g"
+    losses: list[LossTerm] = field(default_factory=lambda: [LossTerm("l1")])
+    step_weights: list[float] | None = None
+    gan: GANConfig | None = None
+
+
+@dataclass
+class TrainDataConfig:
+    hr_folder: Path
+    lr_folder: Path | None = None  # paired LR/HR folders instead of on-the-fly degradation
+    degradation: str = "BI"
+    degradation_options: dict[str, Any] = field(default_factory=dict)
+    patch_size: int = 48  # LR pixels
+    batch_size: int = 16
+    flips: bool = True
+    rotations: bool = True
+    cache: bool = True
+    num_workers: int = 0
+
+
+@dataclass
+class ValDataConfig:
+    folder: Path
+    degradation: str = "BI"
+    max_images: int | None = None
+    crop_border: int | None = None  # default: the scale
+
+
+@dataclass
+class DataConfig:
+    train: TrainDataConfig
+    val: ValDataConfig | None = None
+
+
+@dataclass
+class LoopConfig:
+    iterations: int
+    log_every: int = 10
+    checkpoint_every: int = 1000
+    val_every: int = 1000
+    keep_checkpoints: int = 2
+    amp: bool = False
+    channels_last: bool = True
+    compile: bool = False
+    device: str = "cpu"
+    tensorboard: bool = True
+    sample_images: int = 2  # validation images logged to TensorBoard
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    scale: int
+    data: DataConfig
+    networks: dict[str, NetworkConfig]
+    train: LoopConfig
+    recipe: RecipeConfig = field(default_factory=RecipeConfig)
+    seed: int = 0
+    output_root: Path = Path("runs")
+
+    def __post_init__(self) -> None:
+        if self.recipe.generator not in self.networks:
+            raise ValueError(f"recipe.generator {self.recipe.generator!r} is not in networks")
+        gan = self.recipe.gan
+        if self.recipe.kind == "gan" and (gan is None or gan.discriminator not in self.networks):
+            raise ValueError("a gan recipe needs recipe.gan with a discriminator in networks")

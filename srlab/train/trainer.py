@@ -1,0 +1,328 @@
+"""The generic trainer: networks, optimisers, AMP, EMA, checkpoints, resume, DDP, validation.
+
+It knows no paper. A config names the networks and a recipe; the trainer runs the recipe's
+phases each iteration and owns everything around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from srlab.archs import ARCHITECTURES, Architecture
+from srlab.config import dump_yaml
+from srlab.recipes import build_recipe
+from srlab.recipes.base import Phase
+from srlab.train import checkpoint as ckpt
+from srlab.train.data import build_train_loader, build_val_pairs
+from srlab.train.distributed import init_distributed, shutdown
+from srlab.train.ema import EMA
+from srlab.train.logbook import Logbook
+from srlab.train.optim import build_optimizer, build_scheduler
+from srlab.train.schema import ExperimentConfig, NetworkConfig
+from srlab.train.validate import ValScores, bicubic_scores, validate
+from srlab.zoo import save_model
+from srlab.zoo.loader import load_state_strict
+
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.safetensors"
+
+
+@dataclass
+class NetState:
+    """One network and everything that updates it."""
+
+    cfg: NetworkConfig
+    module: nn.Module  # the plain module (what is saved)
+    run: nn.Module  # what the recipe calls: possibly DDP-wrapped and/or compiled
+    optimizer: torch.optim.Optimizer | None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scaler: torch.amp.GradScaler | None
+    ema: EMA | None
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        *,
+        run_dir: Path | None = None,
+        registry: Mapping[str, Architecture] = ARCHITECTURES,
+        progress: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.ctx = init_distributed(cfg.train.device)
+        self.device = self._device()
+        self.run_dir = Path(run_dir or cfg.output_root / cfg.name)
+        self.ckpt_root = self.run_dir / "checkpoints"
+        self.progress = progress and self.ctx.is_main
+        if self.ctx.is_main:
+            self.ckpt_root.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / CONFIG_FILE).write_text(dump_yaml(cfg))
+        self.ctx.barrier()
+        self.log = Logbook(
+            self.run_dir, enabled=self.ctx.is_main, tensorboard=cfg.train.tensorboard
+        )
+        torch.manual_seed(cfg.seed)
+        self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
+        self.recipe = build_recipe(cfg.recipe).to(self.device)
+        self.iteration = 0
+        self._resume()
+
+    # ----------------------------------------------------------------- set-up
+    def _device(self) -> torch.device:
+        name = self.cfg.train.device
+        if name.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise ValueError("train.device is cuda but no CUDA GPU is available")
+            return torch.device("cuda", self.ctx.local_rank)
+        return torch.device(name)
+
+    def _build_net(
+        self, name: str, cfg: NetworkConfig, registry: Mapping[str, Architecture]
+    ) -> NetState:
+        if cfg.arch not in registry:
+            raise ValueError(f"networks.{name}.arch: unknown architecture {cfg.arch!r}")
+        options = dict(cfg.options)
+        if name == self.cfg.recipe.generator:
+            options.setdefault("scale", self.cfg.scale)
+        module = registry[cfg.arch].build(**options)
+        if cfg.pretrained is not None:
+            load_state_strict(str(cfg.pretrained), module, load_file(cfg.pretrained))
+        module.to(self.device)
+        if self.cfg.train.channels_last:
+            module.to(memory_format=torch.channels_last)
+        run: nn.Module = module
+        trainable = cfg.trainable and any(p.requires_grad for p in module.parameters())
+        if not trainable:
+            module.requires_grad_(False).eval()
+        elif self.ctx.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            run = DistributedDataParallel(module, device_ids=ids)
+        if self.cfg.train.compile:
+            run = torch.compile(run)
+        optimizer = build_optimizer(module.parameters(), cfg.optimizer) if trainable else None
+        scheduler = (
+            build_scheduler(optimizer, cfg.scheduler, self.cfg.train.iterations)
+            if optimizer is not None
+            else None
+        )
+        use_scaler = trainable and self.cfg.train.amp and self.device.type == "cuda"
+        return NetState(
+            cfg=cfg,
+            module=module,
+            run=run,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
+            ema=EMA(module, cfg.ema_decay) if cfg.ema_decay and trainable else None,
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.cfg.train.amp:
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # ----------------------------------------------------------- checkpoints
+    def _weights(self) -> dict[str, dict[str, torch.Tensor]]:
+        weights = {}
+        for name, net in self.nets.items():
+            weights[name] = net.module.state_dict()
+            if net.ema is not None:
+                weights[f"{name}_ema"] = net.ema.module.state_dict()
+        return weights
+
+    def _state(self) -> dict:
+        state: dict = {"iteration": self.iteration, "rng": {"torch": torch.get_rng_state()}}
+        if torch.cuda.is_available():
+            state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+        for key in ("optimizer", "scheduler", "scaler"):
+            state[key] = {
+                name: getattr(net, key).state_dict()
+                for name, net in self.nets.items()
+                if getattr(net, key) is not None
+            }
+        return state
+
+    def save_checkpoint(self) -> None:
+        if self.ctx.is_main:
+            path = ckpt.save_checkpoint(
+                self.ckpt_root, self.iteration, self._weights(), self._state(),
+                keep=self.cfg.train.keep_checkpoints,
+            )
+            self.log.info(f"checkpoint {path}")
+        self.ctx.barrier()
+
+    def _resume(self) -> None:
+        path = ckpt.latest_checkpoint(self.ckpt_root)
+        if path is None:
+            return
+        weights, state = ckpt.load_checkpoint(path)
+        for name, net in self.nets.items():
+            load_state_strict(f"{path}/{name}", net.module, weights[name])
+            if net.ema is not None:
+                load_state_strict(f"{path}/{name}_ema", net.ema.module, weights[f"{name}_ema"])
+            for key in ("optimizer", "scheduler", "scaler"):
+                part = getattr(net, key)
+                if part is not None:
+                    part.load_state_dict(state[key][name])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.iteration = int(state["iteration"])
+        self.log.info(f"resumed from {path} at iteration {self.iteration}")
+
+    # ------------------------------------------------------------------ loop
+    def fit(self) -> ValScores | None:
+        """Train to `train.iterations`, validating and checkpointing on schedule; returns the
+        final validation scores (None without a validation folder)."""
+        cfg = self.cfg.train
+        val_pairs = build_val_pairs(self.cfg) if self.ctx.is_main else []
+        if val_pairs and self.iteration == 0:
+            base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border())
+            self.log.scalars(
+                0, {"val/bicubic_psnr_y": base.psnr_y, "val/bicubic_ssim_y": base.ssim_y}
+            )
+        loader = iter(build_train_loader(self.cfg, self.iteration, self.ctx))
+        bar = tqdm(
+            total=cfg.iterations, initial=self.iteration, unit="it", disable=not self.progress,
+            desc=self.cfg.name, dynamic_ncols=True,
+        )
+        waited = 0.0
+        started = time.perf_counter()
+        scores = None
+        try:
+            while self.iteration < cfg.iterations:
+                t0 = time.perf_counter()
+                batch = self._to_device(next(loader))
+                waited += time.perf_counter() - t0
+                logs = self._train_step(batch)
+                self.iteration += 1
+                bar.update()
+                if self.iteration % cfg.log_every == 0 or self.iteration == cfg.iterations:
+                    elapsed = time.perf_counter() - started
+                    values = {f"train/{k}": float(v) for k, v in logs.items()}
+                    values["train/data_wait_share"] = waited / max(elapsed, 1e-9)
+                    values.update(self._learning_rates())
+                    self.log.scalars(self.iteration, values)
+                    bar.set_postfix_str(", ".join(f"{k} {float(v):.4g}" for k, v in logs.items()))
+                if self.iteration % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if val_pairs and (
+                    self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations
+                ):
+                    scores = self._validate(val_pairs)
+        except KeyboardInterrupt:
+            self.log.info(f"interrupted at iteration {self.iteration}; saving a checkpoint")
+            self.save_checkpoint()
+            raise
+        finally:
+            bar.close()
+        if self.iteration % cfg.checkpoint_every:
+            self.save_checkpoint()
+        self._export()
+        self.log.close()
+        shutdown(self.ctx)
+        return scores
+
+    def _to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        fmt = torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
+        return {
+            k: v.to(self.device, non_blocking=True).contiguous(memory_format=fmt)
+            if isinstance(v, torch.Tensor) and v.ndim == 4
+            else v
+            for k, v in batch.items()
+        }
+
+    def _train_step(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        logs: dict[str, torch.Tensor] = {}
+        runs = {name: net.run for name, net in self.nets.items()}
+        phases: Iterator[Phase] = self.recipe.phases(batch, runs)
+        while True:
+            with self._autocast():
+                phase = next(phases, None)
+            if phase is None:
+                break
+            self._apply(phase)
+            logs.update(phase.logs)
+        for net in self.nets.values():
+            if net.scheduler is not None:
+                net.scheduler.step()
+            if net.ema is not None:
+                net.ema.update(net.module)
+        return logs
+
+    def _apply(self, phase: Phase) -> None:
+        """Backward the phase's loss and step the networks it names."""
+        nets = [self.nets[name] for name in phase.networks]
+        for net in nets:
+            net.optimizer.zero_grad(set_to_none=True)
+        scaler = nets[0].scaler
+        (scaler.scale(phase.loss) if scaler is not None else phase.loss).backward()
+        for net in nets:
+            if net.cfg.clip_grad_norm is not None:
+                if net.scaler is not None:
+                    net.scaler.unscale_(net.optimizer)
+                nn.utils.clip_grad_norm_(net.module.parameters(), net.cfg.clip_grad_norm)
+            if net.scaler is not None:
+                net.scaler.step(net.optimizer)
+                net.scaler.update()
+            else:
+                net.optimizer.step()
+
+    def _learning_rates(self) -> dict[str, float]:
+        return {
+            f"lr/{name}": net.optimizer.param_groups[0]["lr"]
+            for name, net in self.nets.items()
+            if net.optimizer is not None
+        }
+
+    # ------------------------------------------------------------ evaluation
+    def _crop_border(self) -> int:
+        val = self.cfg.data.val
+        return self.cfg.scale if val is None or val.crop_border is None else val.crop_border
+
+    def generator_for_eval(self) -> nn.Module:
+        net = self.nets[self.cfg.recipe.generator]
+        return net.ema.module if net.ema is not None else net.module
+
+    def _validate(self, pairs) -> ValScores | None:
+        scores = None
+        if self.ctx.is_main:
+            scores, outputs = validate(
+                self.generator_for_eval(), pairs, self.device, self._crop_border()
+            )
+            self.log.scalars(
+                self.iteration, {"val/psnr_y": scores.psnr_y, "val/ssim_y": scores.ssim_y}
+            )
+            self.log.info(
+                f"iteration {self.iteration}: val PSNR-Y {scores.psnr_y:.3f} dB, "
+                f"SSIM-Y {scores.ssim_y:.4f}"
+            )
+            shown = min(self.cfg.train.sample_images, len(outputs))
+            samples = {f"val/{pairs[i].name}": outputs[i] for i in range(shown)}
+            self.log.images(self.iteration, samples)
+        self.ctx.barrier()
+        return scores
+
+    def _export(self) -> None:
+        """The trained generator as a self-describing model file for `srlab upscale`."""
+        if not self.ctx.is_main:
+            return
+        name = self.cfg.recipe.generator
+        options = dict(self.cfg.networks[name].options)
+        options.setdefault("scale", self.cfg.scale)
+        save_model(
+            self.run_dir / MODEL_FILE, self.generator_for_eval(),
+            arch=self.cfg.networks[name].arch, options=options, overwrite=True,
+        )

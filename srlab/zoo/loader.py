@@ -1,0 +1,183 @@
+"""Load models by catalogue name or from a weights file, and save them self-describing.
+
+A saved model is a safetensors file whose metadata names its architecture and build
+options (key "srlab"), plus a JSON sidecar with the same facts for people and for weight
+files we did not write (e.g. converted authors' releases) and whose metadata is empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
+from srlab.io import atomic_write
+from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
+
+METADATA_KEY = "srlab"
+
+
+class ModelLoadError(Exception):
+    """A model name or file that cannot be turned into a network; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready network with the facts inference needs."""
+
+    name: str
+    arch: str
+    scale: int
+    module: nn.Module
+    spec: ModelSpec
+
+
+def load_model(
+    name_or_path: str | Path = "default",
+    *,
+    scale: int | None = None,
+    registry: Mapping[str, Architecture] = ARCHITECTURES,
+) -> LoadedModel:
+    """A catalogue model ("default", "bicubic", ...) or a saved `.safetensors` file.
+
+    `scale` picks the factor for models that run at several; None takes the model's own
+    (or the default factor for scale-free models).
+    """
+    key = DEFAULT_MODEL if name_or_path == "default" else str(name_or_path)
+    if key in CATALOG:
+        entry = CATALOG[key]
+        tensors = None
+        if entry.weights is not None:
+            ref = resources.files("srlab.zoo") / "weights" / entry.weights
+            with resources.as_file(ref) as weights_path:
+                tensors, _ = _read_safetensors(weights_path)
+        return _build(key, entry.arch, dict(entry.options), tensors, scale, registry)
+    path = Path(key)
+    if not path.exists():
+        known = ", ".join(sorted(CATALOG))
+        raise ModelLoadError(f"{key}: no such model name ({known}) or file")
+    tensors, meta = _read_safetensors(path)
+    if meta is None:
+        meta = _read_sidecar(path)
+    arch, options = _arch_and_options(path, meta)
+    return _build(path.name, arch, options, tensors, scale, registry)
+
+
+def save_model(
+    path: str | Path,
+    module: nn.Module,
+    *,
+    arch: str,
+    options: Mapping[str, Any],
+    overwrite: bool = False,
+) -> Path:
+    """Write weights + metadata atomically, and the JSON sidecar beside them."""
+    path = Path(path)
+    meta = {"arch": arch, "options": dict(options)}
+    text = json.dumps(meta, sort_keys=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    atomic_write(
+        path, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: text}),
+        overwrite=overwrite,
+    )
+    atomic_write(
+        path.with_suffix(".json"),
+        lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n"),
+        overwrite=overwrite,
+    )
+    return path
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelLoadError(f"{path}: not a readable safetensors file ({err})") from err
+    text = metadata.get(METADATA_KEY)
+    if text is None:
+        return tensors, None
+    try:
+        return tensors, json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ModelLoadError(f"{path}: corrupt srlab metadata ({err})") from err
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    sidecar = path.with_suffix(".json")
+    if not sidecar.exists():
+        raise ModelLoadError(
+            f"{path}: the file does not say its architecture; put a JSON sidecar "
+            f'{sidecar.name} beside it, e.g. {{"arch": "...", "options": {{}}}}'
+        )
+    try:
+        return json.loads(sidecar.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{sidecar}: unreadable model description ({err})") from err
+
+
+def _arch_and_options(path: Path, meta: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(meta, dict) or not isinstance(meta.get("arch"), str):
+        raise ModelLoadError(f"{path}: model description lacks a string 'arch'")
+    options = meta.get("options", {})
+    if not isinstance(options, dict):
+        raise ModelLoadError(f"{path}: model 'options' must be a mapping")
+    return meta["arch"], options
+
+
+def _build(
+    name: str,
+    arch: str,
+    options: dict[str, Any],
+    tensors: dict[str, torch.Tensor] | None,
+    scale: int | None,
+    registry: Mapping[str, Architecture],
+) -> LoadedModel:
+    if arch not in registry:
+        raise ModelLoadError(f"{name}: unknown architecture {arch!r} ({', '.join(registry)})")
+    entry = registry[arch]
+    if entry.spec is None:
+        raise ModelLoadError(f"{name}: {arch!r} is not a super-resolution network")
+    if scale is None:
+        scale = options.get("scale", entry.spec.scales[0] if entry.spec.scales else DEFAULT_SCALE)
+    if not entry.spec.supports_scale(scale):
+        native = ", ".join(f"x{s}" for s in entry.spec.scales)
+        raise ModelLoadError(f"{name}: runs at {native}, not x{scale}")
+    options["scale"] = scale
+    try:
+        module = entry.build(**options)
+    except TypeError as err:
+        raise ModelLoadError(f"{name}: bad options for {arch!r}: {err}") from err
+    if tensors is not None:
+        load_state_strict(name, module, tensors)
+    return LoadedModel(name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec)
+
+
+def load_state_strict(name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Strict load that names every missing, unexpected or mis-shaped tensor."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    shapes = sorted(
+        f"{k} {tuple(tensors[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].shape != v.shape
+    )
+    problems = [
+        f"{label}: {', '.join(items)}"
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
+        if items
+    ]
+    if problems:
+        raise ModelLoadError(f"{name}: weights do not fit the architecture; " + "; ".join(problems))
+    module.load_state_dict(tensors)
