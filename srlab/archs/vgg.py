@@ -49,15 +49,31 @@ class VGGWeightsError(ValueError):
     """A VGG19 weights file that cannot be used (unreadable, missing keys, wrong shapes)."""
 
 
-def vgg19_layers() -> list[nn.Module]:
-    """The 37 modules of torchvision's ``vgg19().features`` (ReLUs not in place)."""
-    layers: list[nn.Module] = []
+def _plan() -> list[tuple[int, int] | str]:
+    """Per index of ``features``: (in, out) channels of a conv, else "relu" or "pool"."""
+    plan: list[tuple[int, int] | str] = []
     c_in = 3
     for block in _BLOCKS:
         for c_out in block:
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+            plan += [(c_in, c_out), "relu"]
             c_in = c_out
-        layers.append(nn.MaxPool2d(2, 2))
+        plan.append("pool")
+    return plan
+
+
+_PLAN = _plan()
+
+
+def vgg19_layers(last_index: int = len(_PLAN) - 1) -> list[nn.Module]:
+    """torchvision's ``vgg19().features[: last_index + 1]`` (37 modules; ReLUs not in place)."""
+    layers: list[nn.Module] = []
+    for entry in _PLAN[: last_index + 1]:
+        if entry == "pool":
+            layers.append(nn.MaxPool2d(2, 2))
+        elif entry == "relu":
+            layers.append(nn.ReLU())
+        else:
+            layers.append(nn.Conv2d(*entry, 3, padding=1))
     return layers
 
 
@@ -79,11 +95,12 @@ LAYER_INDEX: dict[str, int] = _layer_index()
 
 def _conv_shapes(last_index: int) -> dict[str, tuple[int, ...]]:
     """torchvision keys and shapes of every conv parameter at an index <= ``last_index``."""
-    shapes = {}
-    for index, layer in enumerate(vgg19_layers()[: last_index + 1]):
-        if isinstance(layer, nn.Conv2d):
-            shapes[f"features.{index}.weight"] = tuple(layer.weight.shape)
-            shapes[f"features.{index}.bias"] = (layer.out_channels,)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for index, entry in enumerate(_PLAN[: last_index + 1]):
+        if isinstance(entry, tuple):
+            c_in, c_out = entry
+            shapes[f"features.{index}.weight"] = (c_out, c_in, 3, 3)
+            shapes[f"features.{index}.bias"] = (c_out,)
     return shapes
 
 
@@ -108,7 +125,7 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_vgg19_weights(
-    path: str | Path, *, last_index: int = LAYER_INDEX["pool5"]
+    path: str | Path, *, last_index: int = len(_PLAN) - 1
 ) -> dict[str, torch.Tensor]:
     """The ``features`` parameters up to ``last_index`` of a torchvision VGG19 weights file.
 
@@ -178,8 +195,10 @@ class VGG19Features(nn.Module):
         self.layers = tuple(_check_names(layers))
         self.input_range = input_range
         last = max(LAYER_INDEX[n] for n in self.layers)
-        self.features = nn.Sequential(*vgg19_layers()[: last + 1])
-        self.features.load_state_dict(load_vgg19_weights(weights_path, last_index=last))
+        state = load_vgg19_weights(weights_path, last_index=last)
+        with torch.device("meta"):  # skip the random init that the weights replace
+            self.features = nn.Sequential(*vgg19_layers(last))
+        self.features.load_state_dict(state, assign=True)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self._taps = {LAYER_INDEX[n]: n for n in self.layers}

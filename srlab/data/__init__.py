@@ -1,5 +1,6 @@
-"""Data preparation: MATLAB-exact resizing and LR degradation models."""
+"""Data preparation: MATLAB-exact resizing, LR degradation models and training batches."""
 
+from srlab.data.augment import ALL_TRANSFORMS, ROTATIONS, allowed_transforms, dihedral
 from srlab.data.degradations import (
     BD,
     BI,
@@ -13,20 +14,48 @@ from srlab.data.degradations import (
     modcrop,
     round_to_8bit,
 )
+from srlab.data.loader import make_train_loader
+from srlab.data.pairs import (
+    HRFolderSource,
+    PairedFolderSource,
+    PairSource,
+    SampleRequest,
+    ValImage,
+    make_val_pairs,
+    scan_images,
+)
 from srlab.data.resize import imresize, output_size
+from srlab.data.sampling import PatchPlanner, RFSPlanner, UniformPlanner, pic, pic_edges
 
 __all__ = [
+    "ALL_TRANSFORMS",
     "BD",
     "BI",
     "DN",
     "JPEG",
+    "ROTATIONS",
     "Compose",
     "Degradation",
+    "HRFolderSource",
+    "PairSource",
+    "PairedFolderSource",
+    "PatchPlanner",
+    "RFSPlanner",
     "RealWorld",
     "RoundTo8Bit",
+    "SampleRequest",
+    "UniformPlanner",
+    "ValImage",
+    "allowed_transforms",
+    "dihedral",
     "imresize",
     "make_degradation",
+    "make_train_loader",
+    "make_val_pairs",
     "modcrop",
     "output_size",
+    "pic",
+    "pic_edges",
     "round_to_8bit",
+    "scan_images",
 ]

@@ -51,8 +51,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: 
 def _create_temp(path: Path) -> Path:
     """Create an empty hidden temporary file beside ``path``, with normal permissions."""
     _os_call(path, path.parent.mkdir, parents=True, exist_ok=True)
-    # Hidden, unique, same suffix; the stem is cut so the name stays under 255 bytes.
-    tmp = path.with_name(f".{path.stem[:100]}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    # Hidden, unique, same suffix; the stem is shortened so long names stay valid.
+    tmp = path.with_name(f".{path.stem[:40]}.{secrets.token_hex(6)}.tmp{path.suffix}")
     # os.open applies the umask to 0o666, unlike tempfile's private 0o600 files.
     fd = _os_call(path, os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     os.close(fd)

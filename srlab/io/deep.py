@@ -21,7 +21,7 @@ _ONE_PASS_AS_BYTES = {"LA;16B": "RGBA"}
 
 def deep_rawmode(img: Image.Image) -> str | None:
     """The raw mode of a not-yet-loaded 16-bit colour image Pillow would truncate, else None."""
-    rawmodes = {_rawmode(tile.args) for tile in getattr(img, "tile", None) or ()}
+    rawmodes = {_rawmode(tile[3]) for tile in getattr(img, "tile", None) or ()}
     if len(rawmodes) != 1:
         return None
     rawmode = rawmodes.pop()
@@ -47,7 +47,10 @@ def _decode_as(img: ImageFile.ImageFile, rawmode: str) -> Image.Image:
     """Decode a fresh copy of ``img``'s current frame, unpacking with ``rawmode``."""
     fresh = Image.open(img.fp, formats=[img.format])
     fresh.seek(img.tell())
-    fresh.tile = [tile._replace(args=_with_rawmode(tile.args, rawmode)) for tile in fresh.tile]
+    # Tiles are (codec, extents, offset, args); older Pillows keep them as plain tuples.
+    fresh.tile = [
+        ImageFile._Tile(*tile[:3], _with_rawmode(tile[3], rawmode)) for tile in fresh.tile
+    ]
     fresh.load()
     return fresh
 

@@ -40,9 +40,7 @@ def read_image(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     """
     path = Path(path)
     _check_file(path)
-    with _read_errors(path), warnings.catch_warnings():
-        # Our max_pixels is the limit that counts; Pillow's lower warning level is noise.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with _pillow_calls(path):
         img = Image.open(path, formats=READ_FORMATS)
     with img:
         return from_pil(img, max_pixels=max_pixels, path=path)
@@ -63,10 +61,10 @@ def from_pil(
             f"image is {width} x {height} = {width * height:,} pixels, "
             f"more than the limit of {max_pixels:,}",
         )
-    with _read_errors(path):
+    with _pillow_calls(path):
         samples, bit_depth, loaded = _decode(img, path)
-        orientation = loaded.getexif().get(ORIENTATION_TAG)
-        icc_profile = loaded.info.get("icc_profile") or None
+    orientation, exif = _exif_metadata(loaded)
+    icc_profile = loaded.info.get("icc_profile") or None
     samples = apply_orientation(samples, orientation)
     gray = samples.shape[2] <= 2
     values = samples.astype(np.float32, order="C")
@@ -77,7 +75,7 @@ def from_pil(
         format="JPEG" if img.format == "MPO" else img.format,
         path=path,
         icc_profile=icc_profile if icc_fits(icc_profile, gray=gray) else None,
-        exif=_exif(loaded),
+        exif=exif,
     )
 
 
@@ -109,15 +107,14 @@ def _with_transparency_key(samples: np.ndarray, info: dict) -> np.ndarray:
     return np.dstack([samples, np.where(opaque, 65535, 0).astype(np.uint16)])
 
 
-def _exif(loaded: Image.Image) -> bytes | None:
-    """The source's EXIF block without orientation; a malformed block is dropped."""
-    exif = loaded.info.get("exif")
-    if not exif:
-        return None
+def _exif_metadata(loaded: Image.Image) -> tuple[object, bytes | None]:
+    """The EXIF orientation, and the EXIF block without it; broken EXIF counts as absent."""
     try:
-        return exif_without_orientation(exif)
+        orientation = loaded.getexif().get(ORIENTATION_TAG)
+        exif = loaded.info.get("exif")
+        return orientation, exif_without_orientation(exif) if exif else None
     except Exception:  # EXIF is optional: broken metadata must not make a photo unreadable.
-        return None
+        return None, None
 
 
 def _check_file(path: Path) -> None:
@@ -135,15 +132,18 @@ def _check_file(path: Path) -> None:
 
 
 @contextmanager
-def _read_errors(path: Path | None) -> Iterator[None]:
-    """Re-raise whatever Pillow, zlib or the OS throws as ImageReadError naming ``path``.
+def _pillow_calls(path: Path | None) -> Iterator[None]:
+    """Run Pillow code: whatever it, zlib or the OS throws becomes ImageReadError.
 
     Decoders of damaged files raise almost any exception type (OSError, SyntaxError,
     ValueError, struct.error, EOFError, ...), so everything is caught here and kept
-    as ``__cause__``.
+    as ``__cause__``. Pillow's decompression-bomb warning is silenced: max_pixels is
+    the limit that counts.
     """
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
     except ImageError:
         raise
     except Exception as exc:

@@ -1,9 +1,10 @@
 """Training losses and the registry that names them for configs.
 
 ``LOSSES`` is a plain mapping from config names to classes, built here without import-time
-registration side effects. Pair losses are called as ``loss(pred, target)``; ``TVSquaredLoss`` is a
-regulariser of the prediction alone (``loss(pred)``); ``GANLoss`` exposes ``generator`` and
-``discriminator``; ``FeatureMatchingLoss`` takes two lists of discriminator features.
+registration side effects. Losses are called as ``loss(pred, target)`` (``TVSquaredLoss`` is a
+regulariser of ``pred`` and ignores the target); ``GANLoss`` takes logits and exposes ``generator``
+(also its ``forward``) and ``discriminator``; ``FeatureMatchingLoss`` takes two lists of
+discriminator features; ``CycleLoss`` takes an input and its round trip.
 """
 
 from torch import nn

@@ -29,10 +29,11 @@ def _gaussian_1d(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
 
 
 def _blur(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Valid depthwise filtering with the separable window g (x) g."""
-    c = x.shape[1]
-    x = F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    """Valid filtering of every channel with the separable window g (x) g."""
+    n, c, h, w = x.shape
+    x = F.conv2d(x.reshape(n * c, 1, h, w), g.view(1, 1, -1, 1))
+    x = F.conv2d(x, g.view(1, 1, 1, -1))
+    return x.reshape(n, c, *x.shape[-2:])
 
 
 def ssim_maps(

@@ -23,15 +23,16 @@ def _differences(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class TVSquaredLoss(nn.Module):
-    """Fast-SRFBN's squared TV regulariser of one image batch x (no target):
+    """Fast-SRFBN's squared TV regulariser of the prediction x alone:
 
     TV(x) = 2 * [ sum (d_h x)^2 / (C (H-1) W) + sum (d_w x)^2 / (C H (W-1)) ] / B,
 
     i.e. twice the sum of the mean squared vertical and horizontal differences. It penalises
-    high-frequency noise in the output; Fast-SRFBN weights it 1e-7 on the 0–255 scale.
+    high-frequency noise in the output; Fast-SRFBN weights it 1e-7 on the 0–255 scale. ``target``
+    is accepted and not used, so the regulariser fits the recipes' ``term(pred, target)`` calls.
     """
 
-    def forward(self, pred: torch.Tensor) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         d_h, d_w = _differences(pred)
         return 2 * (d_h.square().mean() + d_w.square().mean())
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from srlab.losses import LOSSES
+from srlab.losses import LOSSES, WeightedSum
 from srlab.train.schema import LossTerm
 
 
@@ -42,19 +42,17 @@ class TermSet(nn.Module):
         if unknown:
             raise ValueError(f"unknown loss kind(s) {unknown}; known: {', '.join(LOSSES)}")
         self.names = [t.kind for t in terms]
-        self.weights = [t.weight for t in terms]
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"each loss kind may appear once per recipe, got {self.names}")
+        self.weighted = WeightedSum({t.kind: t.weight for t in terms})
         self.terms = nn.ModuleList(LOSSES[t.kind](**t.options) for t in terms)
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, prefix: str = ""
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        total = pred.new_zeros(())
-        logs = {}
-        for name, weight, term in zip(self.names, self.weights, self.terms, strict=True):
-            value = term(pred, target)
-            logs[f"{prefix}{name}"] = value.detach()
-            total = total + weight * value
-        return total, logs
+        values = {n: term(pred, target) for n, term in zip(self.names, self.terms, strict=True)}
+        total, logs = self.weighted(values)
+        return total, {f"{prefix}{k}": v for k, v in logs.items()}
 
 
 def as_outputs(result: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:

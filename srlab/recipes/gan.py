@@ -23,7 +23,10 @@ class GANRecipe(nn.Module):
         self.gan_weight = cfg.gan.weight
         self.terms = TermSet(cfg.losses)
         self.step_weights = cfg.step_weights
-        self.gan = GANLoss(cfg.gan.kind)
+        ciplab = cfg.gan.kind == "hinge_ciplab"
+        self.gan = GANLoss(
+            "hinge" if ciplab else cfg.gan.kind, hinge_generator="ciplab" if ciplab else "standard"
+        )
 
     def phases(
         self, batch: Mapping[str, torch.Tensor], nets: Mapping[str, nn.Module]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from srlab.data import (
     HRFolderSource,
     PairedFolderSource,
     UniformPlanner,
+    allowed_transforms,
     make_degradation,
     make_train_loader,
     make_val_pairs,
@@ -27,9 +26,8 @@ def build_train_loader(cfg: ExperimentConfig, start_batch: int, ctx: DistContext
     else:
         degradation = make_degradation(d.degradation, cfg.scale, **d.degradation_options)
         source = HRFolderSource(d.hr_folder, cfg.scale, degradation, cache=d.cache)
-    planner = UniformPlanner(
-        seed=cfg.seed, patch_size=d.patch_size, flips=d.flips, rotations=d.rotations
-    )
+    transforms = allowed_transforms(flips=d.flips, rotations=d.rotations)
+    planner = UniformPlanner(cfg.seed, d.patch_size, transforms)
     return make_train_loader(
         source,
         planner,
@@ -46,10 +44,5 @@ def build_val_pairs(cfg: ExperimentConfig) -> list[ValPair]:
     if v is None:
         return []
     degradation = make_degradation(v.degradation, cfg.scale)
-    triplets = make_val_pairs(v.folder, cfg.scale, degradation)
-    if v.max_images is not None:
-        triplets = triplets[: v.max_images]
-    return [
-        ValPair(name, np.asarray(lr, np.float32), np.asarray(hr, np.float32))
-        for name, lr, hr in triplets
-    ]
+    images = make_val_pairs(v.folder, cfg.scale, degradation, seed=cfg.seed)
+    return [ValPair(*image) for image in images[: v.max_images]]

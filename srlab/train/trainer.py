@@ -76,6 +76,7 @@ class Trainer:
         self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
         self.recipe = build_recipe(cfg.recipe).to(self.device)
         self.iteration = 0
+        self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
         self._resume()
 
     # ----------------------------------------------------------------- set-up
@@ -205,8 +206,10 @@ class Trainer:
             while self.iteration < cfg.iterations:
                 t0 = time.perf_counter()
                 batch = self._to_device(next(loader))
-                waited += time.perf_counter() - t0
+                wait = time.perf_counter() - t0
+                waited += wait
                 logs = self._train_step(batch)
+                self.timings.append((wait, time.perf_counter() - t0))
                 self.iteration += 1
                 bar.update()
                 if self.iteration % cfg.log_every == 0 or self.iteration == cfg.iterations:

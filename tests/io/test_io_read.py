@@ -432,8 +432,10 @@ def test_pillow_decompression_bomb_is_a_read_error(tmp_path: Path) -> None:
         read_image(path, max_pixels=None)
 
 
-def test_no_pillow_warning_below_our_limit(tmp_path: Path) -> None:
-    path = _raw_png(tmp_path / "big.png", _u16(1, 1), 0, size=(10_000, 9_000))  # 90 MP header
+@pytest.mark.parametrize(("channels", "colour_type"), [(1, 0), (3, 2)])
+def test_no_pillow_warning_below_our_limit(tmp_path: Path, channels: int, colour_type: int) -> None:
+    header = (10_000, 9_000)  # 90 MP: over Pillow's warning level, under our default limit
+    path = _raw_png(tmp_path / "big.png", _u16(1, 1, channels), colour_type, size=header)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ImageReadError, match="more than the limit"):

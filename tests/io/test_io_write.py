@@ -217,7 +217,7 @@ def test_exif_is_kept_without_stale_orientation(tmp_path: Path, suffix: str, dep
     exif = Image.Exif()
     exif[0x0112] = 6
     exif[0x010F] = "ACME"
-    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"  # DateTimeOriginal
+    exif[0x8769] = {0x9003: "2024:05:06 07:08:09"}  # Exif IFD: DateTimeOriginal
     source = tmp_path / "src.jpg"
     Image.fromarray(_smooth(3)[:, :24]).save(source, quality=100, exif=exif)
     decoded = replace(read_image(source), bit_depth=depth)
