@@ -2,11 +2,12 @@
 
 EDSR baseline (16 blocks, 64 features) x4, batch 16, LR patch 48, L1, Adam, on the CPU. Ours runs
 through the real data pipeline (the photos in ../shared/data/photos/train, BI degradation) and
-the Trainer (channels_last, optionally bf16 autocast); the bare loop runs the same network on
-random tensors in plain contiguous float32. Prints medians after warm-up, their ratio and the
-share of wall time our trainer spent waiting for data.
+the Trainer twice (channels_last float32, then channels_last with bf16 autocast, i.e.
+`train.amp: true`); the bare loop runs the same network on random tensors in plain contiguous
+float32. Prints medians after warm-up, the ratios and the share of wall time our trainer spent
+waiting for data.
 
-    .venv/bin/python bench/train_throughput.py [--iterations 8] [--amp]
+    .venv/bin/python bench/train_throughput.py [--iterations 6] [--workers 0]
 """
 
 from __future__ import annotations
@@ -65,19 +66,20 @@ def ours(iterations: int, amp: bool, workers: int) -> tuple[list[float], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=8)
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast in our trainer")
+    parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; EDSR-baseline x4, "
+          f"batch 16, LR patch 48; medians of {args.iterations} iterations after {WARMUP}")
     bare = statistics.median(bare_loop(args.iterations))
-    times, wait = ours(args.iterations, args.amp, args.workers)
-    mine = statistics.median(times)
-    print(f"bare contiguous float32 loop : {bare:.3f} s/iteration")
-    label = "bf16 autocast, channels_last" if args.amp else "float32, channels_last"
-    print(f"srlab Trainer ({label}) : {mine:.3f} s/iteration")
-    print(f"speed-up (bare / ours)       : {bare / mine:.2f}x  (target >= 1.3x)")
-    print(f"data wait share              : {100 * wait:.2f}%  (target < 5%)")
+    print("| run | s/iteration | speed-up vs bare (target >= 1.3x) | data wait (target < 5%) |")
+    print("|---|---:|---:|---:|")
+    print(f"| bare loop, contiguous float32 | {bare:.3f} | 1.00x | - |")
+    for amp, label in ((False, "srlab Trainer, channels_last float32"),
+                       (True, "srlab Trainer, channels_last + bf16 autocast (amp)")):
+        times, wait = ours(args.iterations, amp, args.workers)
+        mine = statistics.median(times)
+        print(f"| {label} | {mine:.3f} | {bare / mine:.2f}x | {100 * wait:.2f}% |")
 
 
 if __name__ == "__main__":

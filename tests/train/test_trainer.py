@@ -8,8 +8,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.config import load_config
 from srlab.train import checkpoint as ckpt
+from srlab.train.data import build_train_loader
 from srlab.train.schema import ExperimentConfig
 from srlab.train.trainer import MODEL_FILE, Trainer
 from srlab.zoo import load_model
@@ -118,3 +120,32 @@ def test_gan_recipe_steps_both_networks_from_a_pretrained_generator(hr_folder, t
     assert any(not torch.equal(before[k], after["g"][k]) for k in before)
     names = {line.split(",")[1] for line in (trainer.run_dir / "metrics.csv").read_text().split()}
     assert {"train/g_gan", "train/d_gan", "lr/d"} <= names
+
+
+class TwoStepNet(torch.nn.Module):
+    """A feedback-style toy generator returning one output per step."""
+
+    def __init__(self, scale: int = 2) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3 * scale * scale, 3, padding=1)
+        self.up = torch.nn.PixelShuffle(scale)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        first = self.up(self.conv(x))
+        return [first, first + self.up(self.conv(x * 0.5))]
+
+
+def test_every_output_of_a_multi_output_generator_is_supervised(hr_folder, tmp_path):
+    registry = {**ARCHITECTURES, "two": Architecture("two", TwoStepNet, ModelSpec(), "toy")}
+    raw = tiny_config(hr_folder, iterations=2, log_every=1)
+    raw["networks"]["g"] = {"arch": "two"}
+    raw["recipe"] = {"losses": [{"kind": "l1"}], "step_weights": [0.5, 1.0]}
+    cfg = load_config(ExperimentConfig, raw)
+    trainer = Trainer(cfg, run_dir=tmp_path / "m", registry=registry, progress=False)
+    batch = trainer._to_device(next(iter(build_train_loader(cfg, 0, trainer.ctx))))
+    outputs = trainer.nets["g"].module(batch["lr"])
+    phase = next(trainer.recipe.phases(batch, {"g": trainer.nets["g"].module}))
+    hr = batch["hr"]
+    expected = 0.5 * (outputs[0] - hr).abs().mean() + (outputs[1] - hr).abs().mean()
+    torch.testing.assert_close(phase.loss, expected)
+    assert set(phase.logs) == {"step0_l1", "step1_l1"}
