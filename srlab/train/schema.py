@@ -101,6 +101,8 @@ class ValDataConfig:
     degradation: str = "BI"
     max_images: int | None = None
     crop_border: int | None = None  # default: the scale
+    niqe: bool = False
+    lpips_weights: list[Path] = field(default_factory=list)  # AlexNet + heads files (see metrics)
 
 
 @dataclass

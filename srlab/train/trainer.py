@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from srlab.archs import ARCHITECTURES, Architecture
 from srlab.config import dump_yaml
+from srlab.metrics import LPIPS
 from srlab.recipes import build_recipe
 from srlab.recipes.base import Phase
 from srlab.train import checkpoint as ckpt
@@ -29,7 +30,7 @@ from srlab.train.ema import EMA
 from srlab.train.logbook import Logbook
 from srlab.train.optim import build_optimizer, build_scheduler
 from srlab.train.schema import ExperimentConfig, NetworkConfig
-from srlab.train.validate import ValScores, bicubic_scores, validate
+from srlab.train.validate import Extras, ValScores, bicubic_scores, validate
 from srlab.zoo import save_model
 from srlab.zoo.loader import load_state_strict
 
@@ -75,6 +76,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
         self.recipe = build_recipe(cfg.recipe).to(self.device)
+        self.extras = self._val_extras()
         self.iteration = 0
         self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
         self._resume()
@@ -190,10 +192,8 @@ class Trainer:
         cfg = self.cfg.train
         val_pairs = build_val_pairs(self.cfg) if self.ctx.is_main else []
         if val_pairs and self.iteration == 0:
-            base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border())
-            self.log.scalars(
-                0, {"val/bicubic_psnr_y": base.psnr_y, "val/bicubic_ssim_y": base.ssim_y}
-            )
+            base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border(), self.extras)
+            self.log.scalars(0, {f"val/bicubic_{k}": v for k, v in base.means.items()})
         loader = iter(build_train_loader(self.cfg, self.iteration, self.ctx))
         bar = tqdm(
             total=cfg.iterations, initial=self.iteration, unit="it", disable=not self.progress,
@@ -295,6 +295,13 @@ class Trainer:
         val = self.cfg.data.val
         return self.cfg.scale if val is None or val.crop_border is None else val.crop_border
 
+    def _val_extras(self) -> Extras:
+        val = self.cfg.data.val
+        if val is None or not self.ctx.is_main:
+            return Extras()
+        lpips = LPIPS.from_files(*val.lpips_weights) if val.lpips_weights else None
+        return Extras(niqe=val.niqe, lpips=lpips)
+
     def generator_for_eval(self) -> nn.Module:
         net = self.nets[self.cfg.recipe.generator]
         return net.ema.module if net.ema is not None else net.module
@@ -303,11 +310,9 @@ class Trainer:
         scores = None
         if self.ctx.is_main:
             scores, outputs = validate(
-                self.generator_for_eval(), pairs, self.device, self._crop_border()
+                self.generator_for_eval(), pairs, self.device, self._crop_border(), self.extras
             )
-            self.log.scalars(
-                self.iteration, {"val/psnr_y": scores.psnr_y, "val/ssim_y": scores.ssim_y}
-            )
+            self.log.scalars(self.iteration, {f"val/{k}": v for k, v in scores.means.items()})
             self.log.info(
                 f"iteration {self.iteration}: val PSNR-Y {scores.psnr_y:.3f} dB, "
                 f"SSIM-Y {scores.ssim_y:.4f}"

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from srlab.data.resize import imresize
-from srlab.metrics import psnr, ssim
+from srlab.metrics import LPIPS, lpips_distance, niqe, psnr, ssim
 from srlab.recipes.base import as_outputs
 
 
@@ -23,9 +23,26 @@ class ValPair:
 
 @dataclass(frozen=True)
 class ValScores:
-    psnr_y: float
-    ssim_y: float
-    per_image: tuple[tuple[str, float, float], ...]
+    """Mean scores by metric name ("psnr_y", "ssim_y", and "niqe"/"lpips" when asked for)."""
+
+    means: dict[str, float]
+    per_image: tuple[tuple[str, dict[str, float]], ...]
+
+    @property
+    def psnr_y(self) -> float:
+        return self.means["psnr_y"]
+
+    @property
+    def ssim_y(self) -> float:
+        return self.means["ssim_y"]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Optional, slower validation metrics."""
+
+    niqe: bool = False
+    lpips: LPIPS | None = None
 
 
 @torch.inference_mode()
@@ -37,21 +54,32 @@ def super_resolve(module: nn.Module, lr: np.ndarray, device: torch.device) -> np
 
 
 def score(
-    pairs: Sequence[ValPair], sr_images: Sequence[np.ndarray], crop_border: int
+    pairs: Sequence[ValPair],
+    sr_images: Sequence[np.ndarray],
+    crop_border: int,
+    extras: Extras = Extras(),
 ) -> ValScores:
-    rows = tuple(
-        (p.name, psnr(sr, p.hr, crop_border=crop_border), ssim(sr, p.hr, crop_border=crop_border))
-        for p, sr in zip(pairs, sr_images, strict=True)
-    )
-    return ValScores(
-        psnr_y=float(np.mean([r[1] for r in rows])),
-        ssim_y=float(np.mean([r[2] for r in rows])),
-        per_image=rows,
-    )
+    rows = []
+    for p, sr in zip(pairs, sr_images, strict=True):
+        values = {
+            "psnr_y": psnr(sr, p.hr, crop_border=crop_border),
+            "ssim_y": ssim(sr, p.hr, crop_border=crop_border),
+        }
+        if extras.niqe:
+            values["niqe"] = niqe(sr, crop_border=crop_border)
+        if extras.lpips is not None:
+            values["lpips"] = lpips_distance(sr, p.hr, extras.lpips)
+        rows.append((p.name, values))
+    means = {k: float(np.mean([r[1][k] for r in rows])) for k in rows[0][1]} if rows else {}
+    return ValScores(means=means, per_image=tuple(rows))
 
 
 def validate(
-    module: nn.Module, pairs: Sequence[ValPair], device: torch.device, crop_border: int
+    module: nn.Module,
+    pairs: Sequence[ValPair],
+    device: torch.device,
+    crop_border: int,
+    extras: Extras = Extras(),
 ) -> tuple[ValScores, list[np.ndarray]]:
     was_training = module.training
     module.eval()
@@ -59,10 +87,12 @@ def validate(
         outputs = [super_resolve(module, p.lr, device) for p in pairs]
     finally:
         module.train(was_training)
-    return score(pairs, outputs, crop_border), outputs
+    return score(pairs, outputs, crop_border, extras), outputs
 
 
-def bicubic_scores(pairs: Sequence[ValPair], scale: int, crop_border: int) -> ValScores:
+def bicubic_scores(
+    pairs: Sequence[ValPair], scale: int, crop_border: int, extras: Extras = Extras()
+) -> ValScores:
     """The baseline every trained model must beat: MATLAB bicubic of the same LR images."""
     ups = [np.clip(imresize(p.lr, scale), 0, 1) for p in pairs]
-    return score(pairs, ups, crop_border)
+    return score(pairs, ups, crop_border, extras)

@@ -22,8 +22,8 @@ def hr_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("hr")
     rng = np.random.default_rng(0)
     for i in range(5):
-        base = rng.random((9, 9, 3))
-        img = np.kron(base, np.ones((8, 8, 1)))[:64, :60] * 255
+        base = rng.random((26, 15, 3))  # large enough for NIQE's two 96² blocks
+        img = np.kron(base, np.ones((8, 8, 1)))[:200, :112] * 255
         Image.fromarray(img.astype(np.uint8)).save(folder / f"img{i}.png")
     return folder
 
@@ -72,19 +72,38 @@ def test_resume_is_bit_identical(hr_folder, tmp_path):
 
 
 def test_run_directory_records(hr_folder, tmp_path):
-    run(tiny_config(hr_folder), tmp_path / "r")
+    raw = tiny_config(hr_folder)
+    raw["data"]["val"]["niqe"] = True
+    raw["networks"]["g"]["clip_grad_norm"] = 0.5
+    run(raw, tmp_path / "r")
     r = tmp_path / "r"
     assert load_config(ExperimentConfig, r / "config.yaml").train.iterations == 20
     lines = (r / "metrics.csv").read_text().splitlines()
     assert lines[0] == "iteration,name,value"
     names = {line.split(",")[1] for line in lines[1:]}
-    assert {"train/l1", "val/psnr_y", "val/bicubic_psnr_y", "lr/g"} <= names
+    assert {"train/l1", "val/psnr_y", "val/bicubic_psnr_y", "val/niqe", "lr/g"} <= names
     assert "val PSNR-Y" in (r / "train.log").read_text()
     kept = sorted(p.name for p in (r / "checkpoints").glob("iter_*"))
     assert kept == ["iter_00000010", "iter_00000020"]
     model = load_model(r / MODEL_FILE)  # the exported EMA generator serves `srlab upscale`
     ema = final_weights(r)["g_ema"]
     assert all(torch.equal(model.module.state_dict()[k], v) for k, v in ema.items())
+
+
+def test_gradient_clipping_bounds_the_update(hr_folder, tmp_path, monkeypatch):
+    seen = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm):
+        params = [p for p in params if p.grad is not None]
+        original(params, max_norm)
+        seen.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])))
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    raw = tiny_config(hr_folder, iterations=3)
+    raw["networks"]["g"]["clip_grad_norm"] = 1e-3
+    run(raw, tmp_path / "c")
+    assert len(seen) == 3 and all(n <= 1e-3 * (1 + 1e-4) for n in seen)
 
 
 def test_interrupt_saves_a_checkpoint(hr_folder, tmp_path, monkeypatch):
