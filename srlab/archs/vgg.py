@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
+
+from srlab.archs.weights import read_state_file
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -104,26 +105,6 @@ def _conv_shapes(last_index: int) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_state(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise FileNotFoundError(f"VGG19 weights file {path} not found; {WEIGHTS_SOURCE}")
-    try:
-        if path.suffix == ".safetensors":
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = " ".join(str(exc).split())
-        raise VGGWeightsError(
-            f"cannot read VGG19 weights file {path} ({reason}); {WEIGHTS_SOURCE}"
-        ) from exc
-    if not isinstance(state, dict):
-        raise VGGWeightsError(
-            f"VGG19 weights file {path} does not hold a state dict; {WEIGHTS_SOURCE}"
-        )
-    return state
-
-
 def load_vgg19_weights(
     path: str | Path, *, last_index: int = len(_PLAN) - 1
 ) -> dict[str, torch.Tensor]:
@@ -135,7 +116,9 @@ def load_vgg19_weights(
     :class:`VGGWeightsError` with a one-line message naming the file.
     """
     path = Path(path)
-    state = _read_state(path)
+    state = read_state_file(
+        path, what="VGG19 weights", hint=WEIGHTS_SOURCE, error=VGGWeightsError
+    )
     missing, wrong = [], []
     for key, shape in _conv_shapes(last_index).items():
         value = state.get(key)

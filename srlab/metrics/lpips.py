@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
+from srlab.archs.weights import read_state_file
 from srlab.metrics.inputs import ImageLike, prepare_pair
 
 __all__ = ["LPIPS", "LPIPSWeightsError", "load_state_file", "lpips_distance"]
@@ -210,21 +210,7 @@ class LPIPS(nn.Module):
 
 def load_state_file(path: str | Path, *, hint: str = "") -> dict[str, torch.Tensor]:
     """Tensors of a ``.pth`` (read with ``weights_only=True``) or ``.safetensors`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"LPIPS weights file {path} not found. {hint}".strip())
-    if path.suffix not in (".safetensors", ".pth", ".pt"):
-        raise LPIPSWeightsError(f"{path}: use a .pth, .pt or .safetensors file. {hint}")
-    try:
-        if path.suffix == ".safetensors":
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise LPIPSWeightsError(f"cannot read LPIPS weights from {path}: {exc}. {hint}") from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise LPIPSWeightsError(f"{path} does not hold a flat state dict of tensors. {hint}")
-    return state
+    return read_state_file(path, what="LPIPS weights", hint=hint, error=LPIPSWeightsError)
 
 
 def lpips_distance(a: ImageLike, b: ImageLike, model: LPIPS, *, crop_border: int = 0) -> float:
