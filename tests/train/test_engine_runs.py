@@ -60,3 +60,22 @@ def test_two_process_ddp_equals_one_process(shared_dir, tmp_path):
         torch.testing.assert_close(two["g"][k], v, rtol=1e-5, atol=1e-6)
         moved |= not torch.equal(v, start[k])
     assert moved  # the comparison is between trained weights, not two untouched copies
+
+
+def test_torch_compile_option_trains_like_eager(shared_dir, tmp_path):
+    cfg = {
+        "name": "c",
+        "scale": 2,
+        "data": {"train": {"hr_folder": str(shared_dir / "data/photos/dev"), "patch_size": 12,
+                           "batch_size": 4}},
+        "networks": {"g": {"arch": "edsr", "options": {"blocks": 1, "features": 8}}},
+        "train": {"iterations": 3, "checkpoint_every": 3, "tensorboard": False},
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    train([str(config), "--run-dir", str(tmp_path / "eager")])
+    train([str(config), "--run-dir", str(tmp_path / "compiled"), "--set", "train.compile=true"])
+    eager = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "eager" / "checkpoints"))[0]
+    comp = ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "compiled" / "checkpoints"))[0]
+    for k, v in eager["g"].items():
+        torch.testing.assert_close(comp["g"][k], v, rtol=1e-4, atol=1e-5)
