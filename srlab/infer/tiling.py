@@ -95,6 +95,3 @@ def plan_tiles(height: int, width: int, tile: int, overlap: int, scale: int) -> 
         for cs, cw in zip(col_spans, col_weights, strict=True):
             yield Tile(rs, cs, rw, cw)
 
-
-def tile_count(height: int, width: int, tile: int) -> int:
-    return (-(-height // tile)) * (-(-width // tile))

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from srlab.data.resize import imresize
 from srlab.infer.ensemble import self_ensemble
 from srlab.infer.precision import inference_dtype, resolve_device
-from srlab.infer.tiling import plan_tiles, tile_count
+from srlab.infer.tiling import plan_tiles
 from srlab.io import DecodedImage
 from srlab.zoo import LoadedModel
 
@@ -25,7 +25,8 @@ class Upscaler:
     The output is accumulated in a single float32 H·s × W·s × C array. Grayscale images go
     through colour models as three equal channels and come back as their channel mean; alpha
     is upscaled separately with MATLAB bicubic (clamped), so transparency edges stay smooth
-    and no network invents texture in them.
+    and no network invents texture in them. The model's module is moved to the chosen device,
+    precision and memory format in place.
     """
 
     def __init__(
@@ -60,10 +61,6 @@ class Upscaler:
     @property
     def scale(self) -> int:
         return self.model.scale
-
-    def tiles_for(self, height: int, width: int) -> int:
-        """How many model calls one image of this size takes (for progress bars)."""
-        return tile_count(height, width, self.tile) if self.tile else 1
 
     def upscale(
         self, image: DecodedImage, on_tile: Callable[[], None] | None = None

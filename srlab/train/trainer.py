@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from srlab.archs import ARCHITECTURES, Architecture
 from srlab.config import dump_yaml
+from srlab.io import atomic_write
 from srlab.metrics import LPIPS
 from srlab.recipes import build_recipe
 from srlab.recipes.base import Phase
@@ -68,7 +69,10 @@ class Trainer:
         self.progress = progress and self.ctx.is_main
         if self.ctx.is_main:
             self.ckpt_root.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / CONFIG_FILE).write_text(dump_yaml(cfg))
+            text = dump_yaml(cfg)
+            atomic_write(
+                self.run_dir / CONFIG_FILE, lambda p: Path(p).write_text(text), overwrite=True
+            )
         self.ctx.barrier()
         self.log = Logbook(
             self.run_dir, enabled=self.ctx.is_main, tensorboard=cfg.train.tensorboard
