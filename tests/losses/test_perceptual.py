@@ -2,10 +2,9 @@
 
 import pytest
 import torch
-from torch import nn
 from torch.autograd import gradcheck
 
-from srlab.archs.vgg import LAYER_INDEX, VGG19Features, vgg19_layers
+from srlab.archs.vgg import LAYER_INDEX, VGG19Features
 from srlab.losses import LOSSES, ContextualLoss, LPIPSLoss, PerceptualLoss, contextual_loss
 from srlab.metrics.lpips import LPIPS
 
@@ -13,17 +12,10 @@ DEEPEST = LAYER_INDEX["conv5_4"]
 
 
 @pytest.fixture(scope="module")
-def vgg_file(tmp_path_factory):
+def vgg_file(tmp_path_factory, random_vgg_state):
     """Seeded He-scaled VGG19 weights (up to conv5_4) in torchvision's layout."""
-    g = torch.Generator().manual_seed(0)
-    state = {}
-    for index, layer in enumerate(vgg19_layers()[: DEEPEST + 1]):
-        if isinstance(layer, nn.Conv2d):
-            std = (2.0 / (layer.in_channels * 9)) ** 0.5
-            state[f"features.{index}.weight"] = torch.randn(layer.weight.shape, generator=g) * std
-            state[f"features.{index}.bias"] = torch.randn(layer.out_channels, generator=g) * 0.1
     path = tmp_path_factory.mktemp("vgg") / "vgg19.pth"
-    torch.save(state, path)
+    torch.save(random_vgg_state(DEEPEST), path)
     return path
 
 

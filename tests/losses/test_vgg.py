@@ -26,21 +26,8 @@ SPEC_POOLS = {"pool1": 4, "pool2": 9, "pool3": 18, "pool4": 27, "pool5": 36}
 TORCHVISION_VGG19_FEATURE_PARAMS = 20_024_384
 
 
-def random_vgg_state(last_index: int = 36, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Seeded He-scaled weights in torchvision's layout, plus classifier keys (to be ignored)."""
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for index, layer in enumerate(vgg19_layers()[: last_index + 1]):
-        if isinstance(layer, nn.Conv2d):
-            std = (2.0 / (layer.in_channels * 9)) ** 0.5
-            state[f"features.{index}.weight"] = torch.randn(layer.weight.shape, generator=g) * std
-            state[f"features.{index}.bias"] = torch.randn(layer.out_channels, generator=g) * 0.1
-    state["classifier.0.weight"] = torch.randn(8, 16, generator=g)
-    return state
-
-
 @pytest.fixture(scope="module")
-def full_state():
+def full_state(random_vgg_state):
     return random_vgg_state()
 
 
@@ -114,7 +101,7 @@ def test_pre_and_post_activation(weights_file):
     assert torch.equal(out["relu3_4"], F.relu(out["conv3_4"]))  # ... and was not modified in place
 
 
-def test_runs_only_up_to_the_deepest_requested_layer(tmp_path):
+def test_runs_only_up_to_the_deepest_requested_layer(tmp_path, random_vgg_state):
     path = tmp_path / "first_blocks.pth"
     torch.save(random_vgg_state(last_index=LAYER_INDEX["relu3_4"]), path)
     vgg = VGG19Features(["relu3_4", "conv2_2"], path)  # the truncated file is enough
