@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_TILE, Upscaler
+from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_SEED, Upscaler
 from srlab.io import from_array, from_pil, read_image, to_array, to_pil
 from srlab.zoo import LoadedModel, load_model
 
@@ -17,17 +17,20 @@ def upscale(
     *,
     model: str | Path | LoadedModel = "default",
     scale: int | None = None,
-    tile: int = DEFAULT_TILE,
+    tile: int | None = None,
     tile_overlap: int = DEFAULT_OVERLAP,
     ensemble: bool = False,
     device: str = "cpu",
     half: bool = False,
     noise: float | None = None,
+    seed: int = DEFAULT_SEED,
 ) -> Image.Image | np.ndarray:
     """Upscale one image.
 
     A path or PIL image gives back a PIL image; a numpy array (H×W, H×W×1..4; uint8, uint16 or
     float in 0..1) gives back an array of the same dtype and channel layout. Alpha is kept.
+    `tile=None` uses the model's default tile size; `noise` is the amplitude W of models with a
+    noise input (the default G-MGBP: 0 = faithful, 1 = sharpest texture), drawn from `seed`.
     """
     loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
     upscaler = Upscaler(
@@ -38,6 +41,7 @@ def upscale(
         device=device,
         half=half,
         noise=noise,
+        seed=seed,
     )
     if isinstance(image, np.ndarray):
         return to_array(upscaler.upscale(from_array(image)), image.dtype)

@@ -21,7 +21,7 @@ import torch
 
 from srlab import metrics
 from srlab.data.degradations import Degradation, make_degradation, modcrop
-from srlab.infer.upscaler import DEFAULT_TILE, Upscaler
+from srlab.infer.upscaler import Upscaler
 from srlab.io import SUPPORTED_SUFFIXES, ImageError, atomic_write, read_image
 from srlab.metrics.inputs import to_8bit_values
 from srlab.zoo import LoadedModel, load_model
@@ -119,7 +119,7 @@ def evaluate(
     degradation: str | Degradation = "BI",
     niqe: bool = False,
     lpips: metrics.LPIPS | None = None,
-    tile: int = DEFAULT_TILE,
+    tile: int | None = None,
     ensemble: bool = False,
     device: str = "cpu",
     noise: float | None = None,
@@ -149,7 +149,9 @@ def evaluate(
     loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
     if loaded.scale != scale:
         raise EvalError(f"model {loaded.name} is x{loaded.scale}, not x{scale}")
-    upscaler = Upscaler(loaded, tile=tile, ensemble=ensemble, device=device, noise=noise)
+    upscaler = Upscaler(
+        loaded, tile=tile, ensemble=ensemble, device=device, noise=noise, seed=seed
+    )
     # A bicubic model is its own baseline: one row, run with the caller's settings.
     upscalers = {BASELINE: upscaler}
     if loaded.arch != BASELINE:

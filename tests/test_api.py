@@ -11,7 +11,7 @@ from srlab.data.resize import imresize
 def test_numpy_in_numpy_out_keeps_dtype():
     rng = np.random.default_rng(1)
     arr8 = (rng.random((10, 12, 3)) * 255).astype(np.uint8)
-    out8 = srlab.upscale(arr8, scale=2)
+    out8 = srlab.upscale(arr8, scale=2, model="bicubic")
     assert out8.dtype == np.uint8 and out8.shape == (20, 24, 3)
     expected = np.clip(np.round(imresize(arr8.astype(np.float64) / 255, 2) * 255), 0, 255)
     assert np.abs(out8.astype(int) - expected).max() <= 1

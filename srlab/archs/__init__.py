@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from srlab.archs import bicubic, edsr, vgg_discriminator
+from srlab.archs import bicubic, edsr, gmgbp, vgg_discriminator
 from srlab.archs.spec import Architecture, ModelSpec
 
 ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
@@ -24,6 +24,13 @@ ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
             build=edsr.EDSR,
             spec=edsr.SPEC,
             summary="EDSR (Lim et al. 2017); baseline = 16 blocks, 64 features",
+        ),
+        "gmgbp": Architecture(
+            name="gmgbp",
+            build=gmgbp.GMGBP,
+            spec=gmgbp.SPEC,
+            summary="G-MGBP (Navarrete Michelini et al. 2018): x2-x16, noise amplitude W",
+            foreign=gmgbp.authors_keymap,
         ),
         "vgg_discriminator": Architecture(
             name="vgg_discriminator",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from srlab.archs.keymap import KeyMap
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -17,6 +19,11 @@ class ModelSpec:
         overlap at least this wide so that tiles agree with the whole image.
     global_stats: the network pools statistics over the whole input (tiles cannot agree exactly).
     size_multiple: input height and width must be multiples of this (the tiler pads).
+    tile_budget: output side length (HR pixels) of a default tile; memory-hungry networks
+        declare less so that default tiles stay within a few GiB.
+    takes_noise: the module's forward takes a noise amplitude `noise` and unit `noise_maps`,
+        and the module has `draw_noise(batch, h, w, generator)` and
+        `crop_noise(maps, top, left, h, w)` (so tiles can share one image's noise).
     """
 
     scales: tuple[int, ...] = ()
@@ -27,17 +34,27 @@ class ModelSpec:
     size_multiple: int = 1
     receptive_radius: int = 8
     global_stats: bool = False
+    tile_budget: int = 2048
 
     def supports_scale(self, scale: float) -> bool:
         return not self.scales or scale in self.scales
+
+    def default_tile(self, scale: int) -> int:
+        """LR tile size whose output is about `tile_budget` pixels wide."""
+        return max(32, self.tile_budget // scale)
 
 
 @dataclass(frozen=True)
 class Architecture:
     """A registry entry: how to build a network from its options, and, for networks that
-    super-resolve images, their spec (None for discriminators and other helpers)."""
+    super-resolve images, their spec (None for discriminators and other helpers).
+
+    `foreign` gives the key map of a published layout (the authors' release) whose state
+    dicts the loader accepts as they are.
+    """
 
     name: str
     build: Callable[..., nn.Module]
     spec: ModelSpec | None
     summary: str
+    foreign: Callable[[], KeyMap] | None = None

@@ -12,7 +12,6 @@ from tqdm import tqdm
 from srlab.cli.upscale import MAX_EXIT_FAILURES
 from srlab.evaluate import EvalError, evaluate, format_markdown, write_csv, write_markdown
 from srlab.infer.precision import resolve_device
-from srlab.infer.upscaler import DEFAULT_TILE
 from srlab.io import ImageError
 from srlab.metrics import LPIPS, LPIPSWeightsError
 
@@ -41,14 +40,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--niqe", action="store_true", help="add NIQE (about 0.4 s per megapixel)")
     p.add_argument("--csv", type=Path, metavar="OUT.csv", help="also write the rows as CSV")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="also write the table")
-    p.add_argument("--tile", type=int, default=DEFAULT_TILE,
-                   help="tile size in LR pixels; 0 = whole image at once (default: %(default)s)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in LR pixels; 0 = whole image at once (default: the model's)")
     p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble for the model")
     p.add_argument("--noise", type=float, default=None, metavar="W",
                    help="noise amplitude for models with a noise input")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0,
-                   help="seed of random degradations (default: %(default)s)")
+                   help="seed of random degradations and model noise (default: %(default)s)")
     p.add_argument("--max-images", type=int, default=None, metavar="K",
                    help="only the first K images (sorted by path)")
     p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--markdown")

@@ -15,8 +15,8 @@ from srlab.infer.tiling import plan_tiles
 from srlab.io import DecodedImage
 from srlab.zoo import LoadedModel
 
-DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 16
+DEFAULT_SEED = 0
 
 
 class Upscaler:
@@ -27,23 +27,37 @@ class Upscaler:
     is upscaled separately with MATLAB bicubic (clamped), so transparency edges stay smooth
     and no network invents texture in them. The model's module is moved to the chosen device,
     precision and memory format in place.
+
+    `tile=None` takes the model's default tile size (0 runs whole images). For models with a
+    noise input, `noise` is the amplitude W (default 0); each image's noise maps are drawn
+    once from a generator seeded with `seed` and every tile uses its part of them, so tiles
+    agree and the same seed gives the same picture.
     """
 
     def __init__(
         self,
         model: LoadedModel,
         *,
-        tile: int = DEFAULT_TILE,
+        tile: int | None = None,
         tile_overlap: int = DEFAULT_OVERLAP,
         ensemble: bool = False,
         device: str = "cpu",
         half: bool = False,
         noise: float | None = None,
+        seed: int = DEFAULT_SEED,
     ) -> None:
+        if tile is None:
+            tile = model.spec.default_tile(model.scale)
         if tile < 0:
             raise ValueError(f"tile size must be >= 0 (0 disables tiling), got {tile}")
         if noise is not None and not model.spec.takes_noise:
             raise ValueError(f"model {model.name!r} has no noise input; drop --noise")
+        if noise is not None and not noise >= 0:
+            raise ValueError(f"noise amplitude must be >= 0, got {noise}")
+        if ensemble and noise:
+            raise ValueError(
+                "self-ensemble averages away the texture that noise adds; use it with W = 0"
+            )
         if tile and tile_overlap > tile // 2:
             raise ValueError(
                 f"tile overlap ({tile_overlap}) must be at most half the tile size ({tile})"
@@ -52,7 +66,8 @@ class Upscaler:
         self.tile = tile
         self.overlap = tile_overlap
         self.ensemble = ensemble
-        self.noise = noise
+        self.noise = noise or 0.0
+        self.seed = seed
         self.device = resolve_device(device)
         self.dtype = inference_dtype(self.device, half)
         self.module = model.module.eval().to(self.device, self.dtype)
@@ -92,10 +107,17 @@ class Upscaler:
         out = np.zeros((height * s, width * s, lr.shape[0]), dtype=np.float32)
         tile = self.tile or max(height, width)
         overlap = self.overlap if self.tile else 0
+        noise_maps = self._draw_noise(height, width)
         for t in plan_tiles(height, width, tile, overlap, s):
             rows = slice(t.rows.read_start, t.rows.read_stop)
             cols = slice(t.cols.read_start, t.cols.read_stop)
-            sr = self._run(lr[:, rows, cols])
+            maps = None
+            if noise_maps is not None:
+                maps = self.module.crop_noise(
+                    noise_maps, rows.start, cols.start, rows.stop - rows.start,
+                    cols.stop - cols.start,
+                )
+            sr = self._run(lr[:, rows, cols], maps)
             out_rows = slice(rows.start * s, rows.stop * s)
             out_cols = slice(cols.start * s, cols.stop * s)
             out[out_rows, out_cols] += sr * t.weights[:, :, None]
@@ -104,22 +126,37 @@ class Upscaler:
         np.clip(out, 0.0, 1.0, out=out)
         return out.mean(axis=2, keepdims=True) if gray else out
 
-    def _run(self, lr: torch.Tensor) -> np.ndarray:
+    def _draw_noise(self, height: int, width: int) -> list[torch.Tensor] | None:
+        """Unit noise maps for the whole image (None when the model takes none or W = 0)."""
+        if not self.model.spec.takes_noise or self.noise == 0:
+            return None
+        generator = torch.Generator().manual_seed(self.seed)
+        return self.module.draw_noise(1, height, width, generator=generator)
+
+    def _run(self, lr: torch.Tensor, noise_maps: list[torch.Tensor] | None) -> np.ndarray:
         """One C×h×w LR tile through the model (with ensemble) → h·s×w·s×C float32 array."""
         x = lr.unsqueeze(0).to(self.device, self.dtype)
         x = x.contiguous(memory_format=torch.channels_last)
+
+        def forward(batch: torch.Tensor) -> torch.Tensor:
+            return self._forward(batch, noise_maps)
+
         with torch.inference_mode():
-            sr = self_ensemble(self._forward, x) if self.ensemble else self._forward(x).float()
+            sr = self_ensemble(forward, x) if self.ensemble else forward(x).float()
         return sr[0].permute(1, 2, 0).cpu().numpy()
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward(
+        self, x: torch.Tensor, noise_maps: list[torch.Tensor] | None
+    ) -> torch.Tensor:
         """The model on one batch, padded to its size multiple and cropped back."""
         h, w = x.shape[-2:]
         m = self.model.spec.size_multiple
         pad_h, pad_w = (-h) % m, (-w) % m
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        kwargs = {} if self.noise is None else {"noise": self.noise}
+        kwargs = {}
+        if self.model.spec.takes_noise:
+            kwargs = {"noise": self.noise, "noise_maps": noise_maps}
         y = self.module(x, **kwargs)
         if self.model.spec.multi_output:
             y = y[-1]

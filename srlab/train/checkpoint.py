@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from srlab.io import atomic_write
 
@@ -37,7 +37,8 @@ def save_checkpoint(
     tmp.mkdir(parents=True)
     for name, tensors in weights.items():
         cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        save_file(cpu, tmp / f"{name}.safetensors")
+        # save() + write_bytes keeps the umask's permissions (save_file makes 0600 files).
+        (tmp / f"{name}.safetensors").write_bytes(save(cpu))
     torch.save(state, tmp / STATE_FILE)
     _fsync_dir(tmp)
     if final.exists():

@@ -26,9 +26,24 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             arch="bicubic",
             description="MATLAB-compatible bicubic interpolation; any integer scale",
         ),
+        **{
+            f"gmgbp-r{region}": ZooEntry(
+                arch="gmgbp",
+                description=(
+                    f"G-MGBP, the authors' PIRM 2018 Region {region} model; x2-x16, "
+                    f"--noise W from 0 (faithful) to 1 (sharper texture){note}"
+                ),
+                weights=f"gmgbp-r{region}.safetensors",
+                license="LGPL-3.0 (weights/LICENSE-LGPL-3.0.txt)",
+                source=(
+                    "pnavarre/pirm-sr-2018 @ a73f724, "
+                    f"BOE-R{region}_CH3_BIC_FE48_..._v3_ms.model (Navarrete Michelini et al.)"
+                ),
+            )
+            for region, note in ((1, ""), (2, ""), (3, "; the default model"))
+        },
     }
 )
 
-# The classical interpolator stands in until a trained network is shipped (see README).
-DEFAULT_MODEL = "bicubic"
+DEFAULT_MODEL = "gmgbp-r3"
 DEFAULT_SCALE = 4

@@ -2,7 +2,9 @@
 
 A saved model is a safetensors file whose metadata names its architecture and build
 options (key "srlab"), plus a JSON sidecar with the same facts for people and for weight
-files we did not write (e.g. converted authors' releases) and whose metadata is empty.
+files we did not write and whose metadata is empty. Files in a layout an architecture knows
+(the authors' releases, as safetensors or as PyTorch pickles read with `weights_only=True`)
+load without a description: the layout itself says what they are.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
+from srlab.archs.keymap import ForeignWeightsError, KeyMap, mismatches
 from srlab.io import atomic_write
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
 
 METADATA_KEY = "srlab"
+PICKLE_SUFFIXES = (".pth", ".pt", ".model", ".ckpt")
 
 
 class ModelLoadError(Exception):
@@ -65,9 +69,14 @@ def load_model(
     if not path.exists():
         known = ", ".join(sorted(CATALOG))
         raise ModelLoadError(f"{key}: no such model name ({known}) or file")
-    tensors, meta = _read_safetensors(path)
-    if meta is None:
+    if path.suffix in PICKLE_SUFFIXES:
+        tensors, meta = _read_pickle(path), None
+    else:
+        tensors, meta = _read_safetensors(path)
+    if meta is None and path.with_suffix(".json").exists():
         meta = _read_sidecar(path)
+    if meta is None:
+        meta = {"arch": _recognise(path, tensors, registry)}
     arch, options = _arch_and_options(path, meta)
     return _build(path.name, arch, options, tensors, scale, registry)
 
@@ -86,7 +95,7 @@ def save_model(
     text = json.dumps(meta, sort_keys=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     atomic_write(
-        path, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: text}),
+        path, lambda tmp: Path(tmp).write_bytes(save(tensors, metadata={METADATA_KEY: text})),
         overwrite=overwrite,
     )
     atomic_write(
@@ -113,13 +122,45 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
         raise ModelLoadError(f"{path}: corrupt srlab metadata ({err})") from err
 
 
+def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
+    """A PyTorch state-dict pickle, read without running any code it might carry; BasicSR's
+    `params_ema` / `params` and Lightning-style `state_dict` wrappers are unwrapped."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = " ".join(str(err).split())[:300]
+        raise ModelLoadError(
+            f"{path}: not a plain PyTorch state dict (srlab reads pickles with "
+            f"weights_only=True and runs no code from them): {reason}"
+        ) from err
+    if isinstance(state, dict):
+        for wrapper in ("params_ema", "params", "state_dict"):
+            if isinstance(state.get(wrapper), dict):
+                state = state[wrapper]
+                break
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ModelLoadError(f"{path}: does not hold a flat state dict of tensors")
+    return {str(k): v for k, v in state.items()}
+
+
+def _recognise(
+    path: Path, tensors: Mapping[str, torch.Tensor], registry: Mapping[str, Architecture]
+) -> str:
+    """The architecture whose foreign layout the tensors are in."""
+    for name, entry in registry.items():
+        if entry.foreign is not None and entry.foreign().recognises(tensors):
+            return name
+    raise ModelLoadError(
+        f"{path}: the file does not say its architecture and its keys match no known layout; "
+        f'put a JSON sidecar {path.with_suffix(".json").name} beside it, e.g. '
+        '{"arch": "...", "options": {}}'
+    )
+
+
 def _read_sidecar(path: Path) -> dict[str, Any]:
     sidecar = path.with_suffix(".json")
-    if not sidecar.exists():
-        raise ModelLoadError(
-            f"{path}: the file does not say its architecture; put a JSON sidecar "
-            f'{sidecar.name} beside it, e.g. {{"arch": "...", "options": {{}}}}'
-        )
     try:
         return json.loads(sidecar.read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -149,7 +190,8 @@ def _build(
     if entry.spec is None:
         raise ModelLoadError(f"{name}: {arch!r} is not a super-resolution network")
     if scale is None:
-        scale = options.get("scale", entry.spec.scales[0] if entry.spec.scales else DEFAULT_SCALE)
+        native = entry.spec.supports_scale(DEFAULT_SCALE)
+        scale = options.get("scale", DEFAULT_SCALE if native else entry.spec.scales[0])
     if not entry.spec.supports_scale(scale):
         native = ", ".join(f"x{s}" for s in entry.spec.scales)
         raise ModelLoadError(f"{name}: runs at {native}, not x{scale}")
@@ -159,25 +201,28 @@ def _build(
     except TypeError as err:
         raise ModelLoadError(f"{name}: bad options for {arch!r}: {err}") from err
     if tensors is not None:
+        if entry.foreign is not None:
+            tensors = _from_foreign_layout(name, module, tensors, entry.foreign())
         load_state_strict(name, module, tensors)
     return LoadedModel(name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec)
 
 
+def _from_foreign_layout(
+    name: str, module: nn.Module, tensors: dict[str, torch.Tensor], keymap: KeyMap
+) -> dict[str, torch.Tensor]:
+    """Tensors renamed to our keys when they are in the architecture's foreign layout."""
+    if set(tensors) <= set(module.state_dict()) or not keymap.recognises(tensors):
+        return tensors
+    try:
+        return keymap.import_state(tensors)
+    except ForeignWeightsError as err:
+        raise ModelLoadError(f"{name}: {err}") from err
+
+
 def load_state_strict(name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     """Strict load that names every missing, unexpected or mis-shaped tensor."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    shapes = sorted(
-        f"{k} {tuple(tensors[k].shape)} != {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in tensors and tensors[k].shape != v.shape
-    )
-    problems = [
-        f"{label}: {', '.join(items)}"
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
-        if items
-    ]
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    problems = mismatches(expected, tensors)
     if problems:
-        raise ModelLoadError(f"{name}: weights do not fit the architecture; " + "; ".join(problems))
+        raise ModelLoadError(f"{name}: weights do not fit the architecture; {problems}")
     module.load_state_dict(tensors)

@@ -99,9 +99,10 @@ def test_single_file_to_named_output_and_glob(photo_folder: Path, tmp_path: Path
 
 def test_tiled_cli_output_equals_untiled(photo_folder: Path, tmp_path: Path):
     src = photo_folder / "plain.png"
-    main(["upscale", str(src), "-o", str(tmp_path / "a.png"), "--tile", "0", "--quiet"])
+    common = ["--quiet", "--model", "bicubic"]
+    main(["upscale", str(src), "-o", str(tmp_path / "a.png"), "--tile", "0", *common])
     main(["upscale", str(src), "-o", str(tmp_path / "b.png"), "--tile", "8", "--tile-overlap",
-          "4", "--quiet"])
+          "4", *common])
     a = np.asarray(Image.open(tmp_path / "a.png")).astype(int)
     b = np.asarray(Image.open(tmp_path / "b.png")).astype(int)
     assert np.abs(a - b).max() <= 1
@@ -109,7 +110,8 @@ def test_tiled_cli_output_equals_untiled(photo_folder: Path, tmp_path: Path):
 
 @pytest.mark.parametrize(
     "extra",
-    [["--model", "no-such-model"], ["--noise", "0.5"], ["--tile", "16", "--tile-overlap", "9"],
+    [["--model", "no-such-model"], ["--model", "bicubic", "--noise", "0.5"], ["--noise", "-1"],
+     ["--noise", "0.5", "--ensemble"], ["--tile", "16", "--tile-overlap", "9"],
      ["--device", "tpu"]],
 )
 def test_usage_errors_write_nothing(photo_folder: Path, tmp_path: Path, extra, capsys):

@@ -29,10 +29,15 @@ REGISTRY = {
 }
 
 
-def test_default_is_the_bicubic_interpolator_at_x4():
+def test_default_is_gmgbp_r3_at_x4():
     model = load_model()
-    assert isinstance(model.module, BicubicInterpolator)
+    assert model.name == "gmgbp-r3" and model.arch == "gmgbp"
     assert model.scale == 4 and model.module.scale == 4
+
+
+def test_bicubic_is_still_in_the_catalogue():
+    model = load_model("bicubic")
+    assert isinstance(model.module, BicubicInterpolator) and model.scale == 4
 
 
 def test_scale_free_model_takes_any_integer_scale():
