@@ -21,7 +21,7 @@ def upscale(
     tile_overlap: int = DEFAULT_OVERLAP,
     ensemble: bool = False,
     device: str = "cpu",
-    half: bool = False,
+    half: bool | None = None,
     noise: float | None = None,
     seed: int = DEFAULT_SEED,
 ) -> Image.Image | np.ndarray:

@@ -122,6 +122,7 @@ def evaluate(
     tile: int | None = None,
     ensemble: bool = False,
     device: str = "cpu",
+    half: bool | None = None,
     noise: float | None = None,
     seed: int = 0,
     max_images: int | None = None,
@@ -150,7 +151,7 @@ def evaluate(
     if loaded.scale != scale:
         raise EvalError(f"model {loaded.name} is x{loaded.scale}, not x{scale}")
     upscaler = Upscaler(
-        loaded, tile=tile, ensemble=ensemble, device=device, noise=noise, seed=seed
+        loaded, tile=tile, ensemble=ensemble, device=device, half=half, noise=noise, seed=seed
     )
     # A bicubic model is its own baseline: one row, run with the caller's settings.
     upscalers = {BASELINE: upscaler}

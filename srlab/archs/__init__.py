@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from srlab.archs import bicubic, edsr, gmgbp, vgg_discriminator
+from srlab.archs import bicubic, edsr, gmgbp, gmgbp_discriminator, vgg_discriminator
 from srlab.archs.spec import Architecture, ModelSpec
 
 ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
@@ -31,6 +31,12 @@ ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
             spec=gmgbp.SPEC,
             summary="G-MGBP (Navarrete Michelini et al. 2018): x2-x16, noise amplitude W",
             foreign=gmgbp.authors_keymap,
+        ),
+        "gmgbp_discriminator": Architecture(
+            name="gmgbp_discriminator",
+            build=gmgbp_discriminator.GMGBPDiscriminator,
+            spec=None,
+            summary="G-MGBP's multi-scale recursive discriminator with VN+SC input (our wiring)",
         ),
         "vgg_discriminator": Architecture(
             name="vgg_discriminator",

@@ -32,6 +32,7 @@ SPEC = ModelSpec(
     takes_noise=True,
     receptive_radius=16,
     tile_budget=1024,
+    half_safe=True,  # bench/gmgbp_speed.py: bf16 weights -0.010 dB PSNR-Y on the dev photos
 )
 
 
@@ -170,20 +171,28 @@ class GMGBP(nn.Module):
         """The power of two the network runs before any final shrink."""
         return 2**self.levels
 
-    def noise_shapes(self, height: int, width: int) -> list[tuple[int, int]]:
+    def noise_shapes(
+        self, height: int, width: int, levels: int | None = None
+    ) -> list[tuple[int, int]]:
         """Sizes of the unit noise maps for an H×W input, one per level, coarsest first
         (the padded input's size, then doubling)."""
-        pad = self.native_scale
-        return [((height + 2 * pad) << k, (width + 2 * pad) << k) for k in range(self.levels)]
+        levels = self.levels if levels is None else levels
+        pad = 2**levels
+        return [((height + 2 * pad) << k, (width + 2 * pad) << k) for k in range(levels)]
 
     def draw_noise(
-        self, batch: int, height: int, width: int, generator: torch.Generator | None = None
+        self,
+        batch: int,
+        height: int,
+        width: int,
+        generator: torch.Generator | None = None,
+        levels: int | None = None,
     ) -> list[torch.Tensor]:
         """Unit N(0, 1) noise maps (batch×1×h×w) for an H×W input, drawn coarsest first."""
         device = generator.device if generator is not None else torch.device("cpu")
         return [
             torch.randn(batch, 1, h, w, generator=generator, device=device)
-            for h, w in self.noise_shapes(height, width)
+            for h, w in self.noise_shapes(height, width, levels)
         ]
 
     def crop_noise(
@@ -204,19 +213,42 @@ class GMGBP(nn.Module):
         *,
         noise_maps: Sequence[torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
+        levels: int | None = None,
+    ) -> torch.Tensor | list[torch.Tensor]:
         """`noise` is the amplitude W. Unit noise maps come from `noise_maps` (as drawn by
         `draw_noise`, e.g. sliced from a whole image's maps) or are drawn from `generator`;
-        at W = 0 without maps none are drawn."""
+        at W = 0 without maps none are drawn.
+
+        With `levels` given, returns the outputs of every ×2 level up to ×2^levels, each
+        exactly 2^k times the input (what multi-scale training supervises); otherwise the
+        image at the network's scale.
+        """
         h, w = x.shape[-2:]
-        pad = self.native_scale
+        if levels is not None:
+            return self._levels(x, noise, noise_maps, generator, levels)
+        y = self._levels(x, noise, noise_maps, generator, self.levels)[-1]
+        if self.native_scale != self.scale:
+            y = imresize(y, size=(h * self.scale, w * self.scale))
+        return y
+
+    def _levels(
+        self,
+        x: torch.Tensor,
+        noise: float,
+        noise_maps: Sequence[torch.Tensor] | None,
+        generator: torch.Generator | None,
+        levels: int,
+    ) -> list[torch.Tensor]:
+        h, w = x.shape[-2:]
+        pad = 2**levels
         mode = "reflect" if min(h, w) > pad else "replicate"
         x = F.pad(x, (pad, pad, pad, pad), mode=mode)
-        maps = self._noise_maps(x, noise, noise_maps, generator, (h, w))
+        maps = self._noise_maps(x, noise, noise_maps, generator, (h, w), levels)
 
         feats = [self.analysis(x)]
         y = x + self.synthesis(feats[0])
-        for level in range(1, self.levels + 1):
+        outputs = []
+        for level in range(1, levels + 1):
             y = self.classic_upscale(y)
             coarse = self.downscale(self.analysis(y))
             up = self.upscale(torch.cat([feats[level - 1], coarse, maps[level - 1]], dim=1))
@@ -224,12 +256,9 @@ class GMGBP(nn.Module):
             up = self._back_project(up, level, lowest, feats, maps)
             feats.append(up)
             y = y + self.synthesis(up)
-
-        crop = pad * pad
-        y = y[..., crop:-crop, crop:-crop]
-        if self.native_scale != self.scale:
-            y = imresize(y, size=(h * self.scale, w * self.scale))
-        return y
+            crop = pad << level
+            outputs.append(y[..., crop:-crop, crop:-crop])
+        return outputs
 
     def _back_project(
         self,
@@ -254,16 +283,17 @@ class GMGBP(nn.Module):
         given: Sequence[torch.Tensor] | None,
         generator: torch.Generator | None,
         size: tuple[int, int],
+        levels: int,
     ) -> list[torch.Tensor]:
         n = padded.shape[0]
-        shapes = self.noise_shapes(*size)
+        shapes = self.noise_shapes(*size, levels)
         if given is None:
             if amplitude == 0:
                 return [padded.new_zeros(n, 1, hh, ww) for hh, ww in shapes]
-            given = self.draw_noise(n, *size, generator=generator)
+            given = self.draw_noise(n, *size, generator=generator, levels=levels)
         if len(given) != len(shapes):
             raise ValueError(
-                f"G-MGBP x{self.scale} takes {len(shapes)} noise maps, got {len(given)}"
+                f"G-MGBP with {levels} levels takes {len(shapes)} noise maps, got {len(given)}"
             )
         maps = []
         for k, (m, (hh, ww)) in enumerate(zip(given, shapes, strict=True)):

@@ -21,6 +21,8 @@ class ModelSpec:
     size_multiple: input height and width must be multiples of this (the tiler pads).
     tile_budget: output side length (HR pixels) of a default tile; memory-hungry networks
         declare less so that default tiles stay within a few GiB.
+    half_safe: running in bfloat16 costs the model no visible quality (measured; see
+        docs/models.md), so the upscaler uses it by default where the CPU supports it natively.
     takes_noise: the module's forward takes a noise amplitude `noise` and unit `noise_maps`,
         and the module has `draw_noise(batch, h, w, generator)` and
         `crop_noise(maps, top, left, h, w)` (so tiles can share one image's noise).
@@ -35,6 +37,7 @@ class ModelSpec:
     receptive_radius: int = 8
     global_stats: bool = False
     tile_budget: int = 2048
+    half_safe: bool = False
 
     def supports_scale(self, scale: float) -> bool:
         return not self.scales or scale in self.scales

@@ -46,6 +46,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", type=float, default=None, metavar="W",
                    help="noise amplitude for models with a noise input")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
+                   help="16-bit floats for the model (default: as srlab upscale decides)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of random degradations and model noise (default: %(default)s)")
     p.add_argument("--max-images", type=int, default=None, metavar="K",
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         tile=args.tile,
         ensemble=args.ensemble,
         device=args.device,
+        half=args.half,
         noise=args.noise,
         seed=args.seed,
         max_images=args.max_images,

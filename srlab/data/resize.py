@@ -134,13 +134,15 @@ def _resize_tensor(
     work_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     lead = x.shape[:-2]
     y = x.to(work_dtype).reshape(-1, *x.shape[-2:])
-    # MATLAB resizes the dimension with the smaller scale first (stable sort: height on ties).
-    for axis in sorted((0, 1), key=lambda a: scales[a]):
-        if axis == 0:
-            y = _resample_dim1(y, out_hw[0], scales[0], antialias, sparse)
-        else:
-            y = _resample_dim1(y.transpose(1, 2), out_hw[1], scales[1], antialias, sparse)
-            y = y.transpose(1, 2)
+    # Under autocast the products would drop to 16-bit (and sparse ones fail): stay in work_dtype.
+    with torch.autocast(x.device.type, enabled=False):
+        # MATLAB resizes the dimension with the smaller scale first (stable sort: height on ties).
+        for axis in sorted((0, 1), key=lambda a: scales[a]):
+            if axis == 0:
+                y = _resample_dim1(y, out_hw[0], scales[0], antialias, sparse)
+            else:
+                y = _resample_dim1(y.transpose(1, 2), out_hw[1], scales[1], antialias, sparse)
+                y = y.transpose(1, 2)
     return y.reshape(*lead, *out_hw).to(x.dtype)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -25,10 +26,13 @@ class Upscaler:
     The output is accumulated in a single float32 H·s × W·s × C array. Grayscale images go
     through colour models as three equal channels and come back as their channel mean; alpha
     is upscaled separately with MATLAB bicubic (clamped), so transparency edges stay smooth
-    and no network invents texture in them. The model's module is moved to the chosen device,
-    precision and memory format in place.
+    and no network invents texture in them. The model's module is moved to the chosen device
+    and memory format in place; a lower precision works on a copy, so the caller's float32
+    weights are never rounded.
 
-    `tile=None` takes the model's default tile size (0 runs whole images). For models with a
+    `tile=None` takes the model's default tile size (0 runs whole images). `half=None` lets
+    the model decide its precision (bfloat16 for half-safe models on CPUs with native support),
+    True asks for 16-bit floats and False for float32. For models with a
     noise input, `noise` is the amplitude W (default 0); each image's noise maps are drawn
     once from a generator seeded with `seed` and every tile uses its part of them, so tiles
     agree and the same seed gives the same picture.
@@ -42,7 +46,7 @@ class Upscaler:
         tile_overlap: int = DEFAULT_OVERLAP,
         ensemble: bool = False,
         device: str = "cpu",
-        half: bool = False,
+        half: bool | None = None,
         noise: float | None = None,
         seed: int = DEFAULT_SEED,
     ) -> None:
@@ -69,9 +73,11 @@ class Upscaler:
         self.noise = noise or 0.0
         self.seed = seed
         self.device = resolve_device(device)
-        self.dtype = inference_dtype(self.device, half)
-        self.module = model.module.eval().to(self.device, self.dtype)
-        self.module = self.module.to(memory_format=torch.channels_last)
+        self.dtype = inference_dtype(self.device, half, model.spec.half_safe)
+        module = model.module.eval().to(self.device)
+        if any(p.dtype != self.dtype for p in module.parameters()):
+            module = copy.deepcopy(module).to(dtype=self.dtype)
+        self.module = module.to(memory_format=torch.channels_last)
 
     @property
     def scale(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from srlab.recipes.gan import GANRecipe
+from srlab.recipes.gmgbp import GMGBPRecipe
 from srlab.recipes.pixel import PixelRecipe
 from srlab.train.schema import RecipeConfig
 
@@ -12,7 +13,9 @@ from srlab.train.schema import RecipeConfig
 def build_recipe(cfg: RecipeConfig) -> nn.Module:
     if cfg.kind == "gan":
         return GANRecipe(cfg)
+    if cfg.kind == "gmgbp":
+        return GMGBPRecipe(cfg)
     return PixelRecipe(cfg)
 
 
-__all__ = ["GANRecipe", "PixelRecipe", "build_recipe"]
+__all__ = ["GANRecipe", "GMGBPRecipe", "PixelRecipe", "build_recipe"]

@@ -37,7 +37,7 @@ def lr_factor(cfg: SchedulerConfig, run_length: int) -> Callable[[int], float]:
             progress = min(1.0, t / max(1, total))
             return cfg.min_ratio + (1 - cfg.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
         if cfg.kind == "inverse_sqrt":
-            return math.sqrt(cfg.t0 / max(t, cfg.t0))
+            return math.sqrt(cfg.t0 / (t + cfg.t0))
         return 1.0
 
     def factor(t: int) -> float:

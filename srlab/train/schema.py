@@ -26,7 +26,7 @@ class SchedulerConfig:
     """Learning-rate schedule per iteration, after an optional linear warm-up.
 
     multistep: lr·gamma^(number of milestones passed); cosine: from lr down to lr·min_ratio at
-    `total` iterations (default: the run length); inverse_sqrt: lr·sqrt(t0/max(t, t0)) (G-MGBP's
+    `total` iterations (default: the run length); inverse_sqrt: lr·sqrt(t0/(t + t0)) (G-MGBP's
     decay); constant: lr.
     """
 
@@ -70,15 +70,38 @@ class GANConfig:
 
 
 @dataclass
+class GMGBPLossConfig:
+    """G-MGBP's noise-adaptive multi-scale losses (methods.md 3.4).
+
+    Each iteration trains every configuration L in `configurations` (L ×2 levels, input the HR
+    patch shrunk by 2^L, every level supervised): L1 and back-projection terms on the W = 0
+    outputs; with `perceptual`, also a W = 1 pass with back-projection terms, the contextual
+    loss at VGG19 conv3_4 (when `vgg_weights` is given) and the GAN term (when
+    `discriminator` names a network).
+    """
+
+    configurations: list[int] = field(default_factory=lambda: [1, 2, 3])
+    l1_weight: float = 10.0
+    back_projection_weight: float = 10.0
+    perceptual: bool = False
+    contextual_weight: float = 0.1
+    vgg_weights: Path | None = None
+    gan_weight: float = 1e-3
+    discriminator: str | None = None
+
+
+@dataclass
 class RecipeConfig:
     """How one iteration uses the networks: `pixel` (supervised, every output of a multi-output
-    generator weighted by `step_weights`) or `gan` (the same plus an adversarial game)."""
+    generator weighted by `step_weights`), `gan` (the same plus an adversarial game) or
+    `gmgbp` (G-MGBP's own multi-scale, noise-adaptive recipe, set in `gmgbp`)."""
 
-    kind: Literal["pixel", "gan"] = "pixel"
+    kind: Literal["pixel", "gan", "gmgbp"] = "pixel"
     generator: str = "g"
     losses: list[LossTerm] = field(default_factory=lambda: [LossTerm("l1")])
     step_weights: list[float] | None = None
     gan: GANConfig | None = None
+    gmgbp: GMGBPLossConfig | None = None
 
 
 @dataclass
@@ -143,3 +166,8 @@ class ExperimentConfig:
         gan = self.recipe.gan
         if self.recipe.kind == "gan" and (gan is None or gan.discriminator not in self.networks):
             raise ValueError("a gan recipe needs recipe.gan with a discriminator in networks")
+        gmgbp = self.recipe.gmgbp
+        if gmgbp is not None and gmgbp.discriminator not in (None, *self.networks):
+            raise ValueError(
+                f"recipe.gmgbp.discriminator {gmgbp.discriminator!r} is not in networks"
+            )

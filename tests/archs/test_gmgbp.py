@@ -182,7 +182,7 @@ def test_w0_is_deterministic_and_w1_follows_the_seed():
 def test_wrong_noise_maps_are_refused():
     net = GMGBP(scale=4, features=6, growth=2)
     x = torch.rand(1, 3, 8, 8)
-    with pytest.raises(ValueError, match="takes 2 noise maps, got 1"):
+    with pytest.raises(ValueError, match="2 levels takes 2 noise maps, got 1"):
         net(x, 1.0, noise_maps=[torch.randn(1, 1, 16, 16)])
     with pytest.raises(ValueError, match=r"noise map 1 must be N×1×32×32"):
         net(x, 1.0, noise_maps=[torch.randn(1, 1, 16, 16), torch.randn(1, 1, 30, 32)])
@@ -196,16 +196,28 @@ def photo(shared_dir: Path) -> np.ndarray:
 
 def test_tiled_equals_untiled_at_w0(photo: np.ndarray):
     model = load_model("gmgbp-r3")
-    whole = Upscaler(model, tile=0).upscale_array(photo)
-    tiled = Upscaler(model, tile=40, tile_overlap=16).upscale_array(photo)
+    whole = Upscaler(model, tile=0, half=False).upscale_array(photo)
+    tiled = Upscaler(model, tile=40, tile_overlap=16, half=False).upscale_array(photo)
     assert np.abs(whole - tiled).max() <= 1 / 255
 
 
 def test_tiles_share_one_noise_draw(photo: np.ndarray):
     model = load_model("gmgbp-r3")
-    whole = Upscaler(model, tile=0, noise=1.0, seed=3).upscale_array(photo)
-    tiled = Upscaler(model, tile=40, tile_overlap=16, noise=1.0, seed=3).upscale_array(photo)
-    other = Upscaler(model, tile=0, noise=1.0, seed=4).upscale_array(photo)
+    whole = Upscaler(model, tile=0, half=False, noise=1.0, seed=3).upscale_array(photo)
+    tiled = Upscaler(model, tile=40, tile_overlap=16, half=False, noise=1.0, seed=3)
+    tiled = tiled.upscale_array(photo)
+    other = Upscaler(model, tile=0, half=False, noise=1.0, seed=4).upscale_array(photo)
     seam_error = np.abs(whole - tiled).mean()
     assert seam_error < 0.1 * np.abs(whole - other).mean()
     assert np.abs(whole - tiled).max() <= 2 / 255
+
+
+def test_bf16_is_the_default_only_where_the_cpu_has_it(photo: np.ndarray):
+    from srlab.infer.precision import cpu_supports_bf16
+
+    model = load_model("gmgbp-r3")
+    auto = Upscaler(model, tile=0)
+    assert auto.dtype == (torch.bfloat16 if cpu_supports_bf16() else torch.float32)
+    assert Upscaler(load_model("bicubic"), tile=0).dtype == torch.float32
+    full = Upscaler(model, tile=0, half=False).upscale_array(photo)
+    assert np.abs(auto.upscale_array(photo) - full).mean() < 1 / 255

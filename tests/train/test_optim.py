@@ -23,11 +23,13 @@ def test_cosine_runs_from_one_to_min_ratio():
     assert f(100) == pytest.approx(0.1)
 
 
-def test_inverse_sqrt_is_flat_then_decays():
+def test_inverse_sqrt_is_the_ntire_2018_decay():
+    # lr0 / sqrt((t + tau) / tau), pnavarre/ntire's schedule for G-MGBP
     f = lr_factor(SchedulerConfig(kind="inverse_sqrt", t0=100), 10_000)
-    assert f(0) == f(100) == 1.0
-    assert f(400) == pytest.approx(0.5)
-    assert f(10_000) == pytest.approx(0.1)
+    assert f(0) == 1.0
+    assert f(100) == pytest.approx(2**-0.5)
+    assert f(300) == pytest.approx(0.5)
+    assert f(9_900) == pytest.approx(0.1)
 
 
 def test_linear_warmup_multiplies_the_schedule():
