@@ -35,6 +35,10 @@ __all__ = [
     "evaluate",
     "find_images",
     "format_markdown",
+    "image_generator",
+    "load_pair",
+    "score_image",
+    "super_resolve_8bit",
     "write_csv",
     "write_markdown",
 ]
@@ -170,9 +174,11 @@ def evaluate(
     for index, path in enumerate(paths if progress is None else progress(paths)):
         name = path.relative_to(root).as_posix()
         try:
-            hr, lr = _hr_and_lr(path, degrade, _generator(seed, index))
+            hr, lr = load_pair(path, degrade, image_generator(seed, index))
             image_rows = [
-                EvalRow(name, method, _score(hr, _super_resolve(up, lr), scale, niqe, lpips))
+                EvalRow(
+                    name, method, score_image(hr, super_resolve_8bit(up, lr), scale, niqe, lpips)
+                )
                 for method, up in upscalers.items()
             ]
         except (ImageError, ValueError, RuntimeError, MemoryError) as err:
@@ -195,7 +201,7 @@ def evaluate(
     )
 
 
-def _generator(seed: int, index: int) -> torch.Generator:
+def image_generator(seed: int, index: int) -> torch.Generator:
     """A generator for image ``index`` under ``seed``; distinct pairs give unrelated streams."""
     state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state))
@@ -206,7 +212,7 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     return to_8bit_values(img).astype(np.uint8)
 
 
-def _hr_and_lr(
+def load_pair(
     path: Path, degrade: Degradation, generator: torch.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """HR (8 bit, modcropped, RGB) and its degraded LR (8 bit) as H×W×3 uint8 arrays."""
@@ -221,12 +227,12 @@ def _hr_and_lr(
     return hr, _to_uint8(lr)
 
 
-def _super_resolve(upscaler: Upscaler, lr: np.ndarray) -> np.ndarray:
+def super_resolve_8bit(upscaler: Upscaler, lr: np.ndarray) -> np.ndarray:
     """The upscaler's output for an 8-bit LR image, quantised to 8 bit (as saved SR images)."""
     return _to_uint8(upscaler.upscale_array(lr.astype(np.float32) / np.float32(255)))
 
 
-def _score(
+def score_image(
     hr: np.ndarray, sr: np.ndarray, scale: int, niqe: bool, lpips: metrics.LPIPS | None
 ) -> dict[str, float]:
     """The protocol's scores of one 8-bit SR image against its HR image."""

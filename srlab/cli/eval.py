@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     for path in outputs:
         if not args.overwrite and os.path.lexists(path):
             raise EvalError(f"{path} exists (use --overwrite to replace it)")
-    lpips = _load_lpips(args.lpips_weights, args.device) if args.lpips_weights else None
+    lpips = load_lpips(args.lpips_weights, args.device) if args.lpips_weights else None
     report = evaluate(
         args.model,
         args.data,
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     return min(len(report.failed), MAX_EXIT_FAILURES)
 
 
-def _load_lpips(paths: list[Path], device: str) -> LPIPS:
+def load_lpips(paths: list[Path], device: str) -> LPIPS:
     """LPIPS from the given files on ``device``; any weights problem becomes one usage line."""
     try:
         model = LPIPS.from_files(*paths)

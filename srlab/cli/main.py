@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from srlab import __version__
-from srlab.cli import eval, train, upscale
+from srlab.cli import eval, sweep, train, upscale
 
 USAGE_ERROR = 255
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_parser(commands)
     train.add_parser(commands)
     eval.add_parser(commands)
+    sweep.add_parser(commands)
     return parser
 
 
