@@ -36,8 +36,10 @@ class VNSC(nn.Module):
         t = torch.arange(window, dtype=torch.float64) - (window - 1) / 2
         g = torch.exp(-(t**2) / (2 * sigma**2))
         kernel = torch.outer(g, g)
-        self.register_buffer("window", (kernel / kernel.sum()).float()[None, None], False)
-        self.register_buffer("luma", torch.tensor(_LUMA).view(1, 3, 1, 1), False)
+        # Kept in float64 and cast at use, so double-precision checks are exact.
+        self.register_buffer("window", (kernel / kernel.sum())[None, None], False)
+        luma = torch.tensor(_LUMA, dtype=torch.float64).view(1, 3, 1, 1)
+        self.register_buffer("luma", luma, False)
 
     @property
     def channels(self) -> int:

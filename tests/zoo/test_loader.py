@@ -108,3 +108,12 @@ def test_corrupt_file_is_reported(tmp_path):
     path.write_bytes(b"not a safetensors file at all")
     with pytest.raises(ModelLoadError, match="not a readable safetensors"):
         load_model(path)
+
+
+def test_basicsr_style_pickles_load_their_ema_weights(tmp_path):
+    ema, plain = TinyNet(scale=2), TinyNet(scale=2)
+    path = tmp_path / "net_g_1000.pth"
+    torch.save({"params": plain.state_dict(), "params_ema": ema.state_dict()}, path)
+    path.with_suffix(".json").write_text(json.dumps({"arch": "tiny", "options": {"scale": 2}}))
+    loaded = load_model(path, registry=REGISTRY).module.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in ema.state_dict().items())
