@@ -13,7 +13,7 @@ from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_SEED, Upscaler
 from srlab.io import DEFAULT_MAX_PIXELS
 from srlab.zoo import ModelLoadError, load_model
 
-USAGE_ERRORS = (InputError, ModelLoadError, ValueError)
+USAGE_ERRORS = (InputError, ModelLoadError, ValueError, FileExistsError)
 MAX_EXIT_FAILURES = 125
 
 

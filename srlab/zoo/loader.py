@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class LoadedModel:
     scale: int
     module: nn.Module
     spec: ModelSpec
+    options: dict[str, Any] = field(default_factory=dict)  # build options, scale included
 
 
 def load_model(
@@ -204,7 +205,9 @@ def _build(
         if entry.foreign is not None:
             tensors = _from_foreign_layout(name, module, tensors, entry.foreign())
         load_state_strict(name, module, tensors)
-    return LoadedModel(name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec)
+    return LoadedModel(
+        name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec, options=options
+    )
 
 
 def _from_foreign_layout(
