@@ -110,6 +110,27 @@ class ClassicUpscale(nn.Module):
         return y[..., 6:-5, 6:-5]
 
 
+def downscale_block(features: int, growth: int) -> nn.Sequential:
+    """Strided 3×3 convolution, then a 4-layer filter block: halves the feature maps."""
+    return nn.Sequential(
+        OrderedDict(
+            head=nn.Conv2d(features, features, 3, stride=2, padding=1, bias=False),
+            body=FilterBlock(4, features, growth),
+        )
+    )
+
+
+def synthesis_block(features: int, out_channels: int, growth: int) -> nn.Sequential:
+    """A 3-layer filter block, then a biased 3×3 convolution to `out_channels`."""
+    return nn.Sequential(
+        OrderedDict(
+            body=FilterBlock(3, features, growth),
+            act=BiasReLU(features),
+            tail=nn.Conv2d(features, out_channels, 3, padding=1),
+        )
+    )
+
+
 class GMGBP(nn.Module):
     """G-MGBP on N×3×H×W inputs in 0..1, returning N×3×sH×sW (not clamped).
 
@@ -152,19 +173,8 @@ class GMGBP(nn.Module):
                 ),
             )
         )
-        self.downscale = nn.Sequential(
-            OrderedDict(
-                head=nn.Conv2d(features, features, 3, stride=2, padding=1, bias=False),
-                body=FilterBlock(4, features, growth),
-            )
-        )
-        self.synthesis = nn.Sequential(
-            OrderedDict(
-                body=FilterBlock(3, features, growth),
-                act=BiasReLU(features),
-                tail=nn.Conv2d(features, channels, 3, padding=1),
-            )
-        )
+        self.downscale = downscale_block(features, growth)
+        self.synthesis = synthesis_block(features, channels, growth)
 
     @property
     def native_scale(self) -> int:

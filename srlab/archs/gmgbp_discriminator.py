@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srlab.archs.gmgbp import BiasReLU, FilterBlock
+from srlab.archs.gmgbp import FilterBlock, downscale_block, synthesis_block
 
 # ITU-R BT.601 luma on the 0..255 scale for RGB in 0..1 (MATLAB rgb2ycbcr).
 _LUMA = (65.481, 128.553, 24.966)
@@ -80,19 +80,8 @@ class GMGBPDiscriminator(nn.Module):
                 body=FilterBlock(3, features, growth),
             )
         )
-        self.pool = nn.Sequential(
-            OrderedDict(
-                head=nn.Conv2d(features, features, 3, stride=2, padding=1, bias=False),
-                body=FilterBlock(4, features, growth),
-            )
-        )
-        self.synthesis = nn.Sequential(
-            OrderedDict(
-                body=FilterBlock(3, features, growth),
-                act=BiasReLU(features),
-                tail=nn.Conv2d(features, 1, 3, padding=1),
-            )
-        )
+        self.pool = downscale_block(features, growth)
+        self.synthesis = synthesis_block(features, 1, growth)
 
     def forward(self, pyramid: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
         images = [pyramid] if isinstance(pyramid, torch.Tensor) else list(pyramid)

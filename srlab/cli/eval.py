@@ -35,25 +35,30 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", required=True, type=int, help="upscaling factor")
     p.add_argument("--degradation", default="BI",
                    help="HR -> LR model: BI, BD, DN, JPEG or realworld (default: %(default)s)")
-    p.add_argument("--lpips-weights", nargs="+", type=Path, metavar="FILE",
-                   help="add LPIPS: one combined weights file, or backbone + heads files")
     p.add_argument("--niqe", action="store_true", help="add NIQE (about 0.4 s per megapixel)")
     p.add_argument("--csv", type=Path, metavar="OUT.csv", help="also write the rows as CSV")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="also write the table")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile size in LR pixels; 0 = whole image at once (default: the model's)")
     p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble for the model")
     p.add_argument("--noise", type=float, default=None, metavar="W",
                    help="noise amplitude for models with a noise input")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of random degradations and model noise (default: %(default)s)")
+    add_scoring_options(p)
+    p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--markdown")
+    p.set_defaults(run=run)
+
+
+def add_scoring_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that score a model on a folder (eval, sweep)."""
+    p.add_argument("--lpips-weights", nargs="+", type=Path, metavar="FILE",
+                   help="add LPIPS: one combined weights file, or backbone + heads files")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in LR pixels; 0 = whole image at once (default: the model's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
                    help="16-bit floats for the model (default: as srlab upscale decides)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of random degradations and model noise (default: %(default)s)")
     p.add_argument("--max-images", type=int, default=None, metavar="K",
                    help="only the first K images (sorted by path)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--markdown")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from srlab.cli.eval import load_lpips
+from srlab.cli.eval import add_scoring_options, load_lpips
 from srlab.evaluate import EvalError
 from srlab.io import atomic_write
 from srlab.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot
@@ -38,15 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
                    help="folder for the table and plot")
     p.add_argument("--no-niqe", action="store_true", help="skip NIQE (the slowest score)")
-    p.add_argument("--lpips-weights", nargs="+", type=Path, metavar="FILE",
-                   help="add LPIPS: one combined weights file, or backbone + heads files")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default: %(default)s)")
-    p.add_argument("--tile", type=int, default=None, help="tile size (default: the model's)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
-                   help="16-bit floats for the model (default: as srlab upscale decides)")
-    p.add_argument("--max-images", type=int, default=None, metavar="K",
-                   help="only the first K images (sorted by path)")
+    add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(run=run)
 
