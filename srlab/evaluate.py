@@ -50,6 +50,8 @@ MEAN = "mean"  # the image column of mean rows; never an image name (those carry
 _COLUMNS = {
     "psnr_y": ("PSNR-Y (dB)", 2),
     "ssim_y": ("SSIM-Y", 4),
+    "psnr_rgb": ("PSNR-RGB (dB)", 2),
+    "ssim_rgb": ("SSIM-RGB", 4),
     "niqe": ("NIQE", 3),
     "lpips": ("LPIPS", 4),
 }
@@ -129,13 +131,15 @@ def evaluate(
     half: bool | None = None,
     noise: float | None = None,
     seed: int = 0,
+    rgb: bool = False,
     max_images: int | None = None,
     report: Callable[[str], None] | None = None,
     progress: Callable[[Sequence[Path]], Iterable[Path]] | None = None,
 ) -> EvalReport:
     """Score ``model`` and the bicubic baseline on every image of ``folder`` (see module doc).
 
-    ``model`` is a catalogue name, a model file or a LoadedModel at ``scale``. ``niqe`` adds
+    ``model`` is a catalogue name, a model file or a LoadedModel at ``scale``. ``rgb`` adds
+    PSNR and SSIM on the RGB channels with no border crop (SRResCycGAN's protocol). ``niqe`` adds
     NIQE (about 0.4 s per megapixel), ``lpips`` an LPIPS column computed with that module where
     it lies. An image that cannot be read or scored is skipped, passed to ``report`` as one line
     and listed in ``EvalReport.failed``. ``progress`` may wrap the image list (e.g. ``tqdm``).
@@ -163,6 +167,8 @@ def evaluate(
         baseline = Upscaler(load_model(BASELINE, scale=scale), tile=tile, device=device)
         upscalers = {BASELINE: baseline, loaded.name: upscaler}
     columns = ("psnr_y", "ssim_y")
+    if rgb:
+        columns += ("psnr_rgb", "ssim_rgb")
     if niqe:
         columns += ("niqe",)
     if lpips is not None:
@@ -175,12 +181,12 @@ def evaluate(
         name = path.relative_to(root).as_posix()
         try:
             hr, lr = load_pair(path, degrade, image_generator(seed, index))
-            image_rows = [
-                EvalRow(
-                    name, method, score_image(hr, super_resolve_8bit(up, lr), scale, niqe, lpips)
+            image_rows = []
+            for method, up in upscalers.items():
+                sr = super_resolve_8bit(up, lr)
+                image_rows.append(
+                    EvalRow(name, method, score_image(hr, sr, scale, niqe, lpips, rgb))
                 )
-                for method, up in upscalers.items()
-            ]
         except (ImageError, ValueError, RuntimeError, MemoryError) as err:
             message = _one_line(path, err)
             failed.append((path, message))
@@ -233,13 +239,22 @@ def super_resolve_8bit(upscaler: Upscaler, lr: np.ndarray) -> np.ndarray:
 
 
 def score_image(
-    hr: np.ndarray, sr: np.ndarray, scale: int, niqe: bool, lpips: metrics.LPIPS | None
+    hr: np.ndarray,
+    sr: np.ndarray,
+    scale: int,
+    niqe: bool,
+    lpips: metrics.LPIPS | None,
+    rgb: bool = False,
 ) -> dict[str, float]:
-    """The protocol's scores of one 8-bit SR image against its HR image."""
+    """The protocol's scores of one 8-bit SR image against its HR image; `rgb` adds PSNR and
+    SSIM over the RGB channels without a border crop (SRResCycGAN's tables)."""
     scores = {
         "psnr_y": metrics.psnr(hr, sr, crop_border=scale),
         "ssim_y": metrics.ssim(hr, sr, crop_border=scale),
     }
+    if rgb:
+        scores["psnr_rgb"] = metrics.psnr(hr, sr, y_channel=False)
+        scores["ssim_rgb"] = metrics.ssim(hr, sr, y_channel=False)
     if niqe:
         scores["niqe"] = metrics.niqe(sr, crop_border=scale)
     if lpips is not None:

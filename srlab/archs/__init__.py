@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from srlab.archs import bicubic, edsr, gmgbp, gmgbp_discriminator, vgg_discriminator
+from srlab.archs import (
+    bicubic,
+    edsr,
+    gmgbp,
+    gmgbp_discriminator,
+    srrescgan,
+    vgg_discriminator,
+)
 from srlab.archs.spec import Architecture, ModelSpec
 
 ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
@@ -37,6 +44,13 @@ ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
             build=gmgbp_discriminator.GMGBPDiscriminator,
             spec=None,
             summary="G-MGBP's multi-scale recursive discriminator with VN+SC input (our wiring)",
+        ),
+        "srrescgan": Architecture(
+            name="srrescgan",
+            build=srrescgan.SRResCGANGenerator,
+            spec=srrescgan.SPEC,
+            summary="SRResCGAN/SRResCycGAN generator G_SR (Umer et al. 2020): x4, real photos",
+            foreign=srrescgan.authors_keymap,
         ),
         "vgg_discriminator": Architecture(
             name="vgg_discriminator",

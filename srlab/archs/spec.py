@@ -17,7 +17,9 @@ class ModelSpec:
     scales: integer factors the network produces natively; empty means any positive factor.
     receptive_radius: how far (in LR pixels) an output pixel looks; the tiler keeps its
         overlap at least this wide so that tiles agree with the whole image.
-    global_stats: the network pools statistics over the whole input (tiles cannot agree exactly).
+    global_stats: the network pools statistics over the whole input; the module then has
+        `image_statistics(x) -> dict` and its forward takes those entries as keyword arguments,
+        so the tiler computes them once per image and every tile shares them.
     size_multiple: input height and width must be multiples of this (the tiler pads).
     tile_budget: output side length (HR pixels) of a default tile; memory-hungry networks
         declare less so that default tiles stay within a few GiB.

@@ -34,7 +34,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="folder of HR images, walked recursively")
     p.add_argument("--scale", required=True, type=int, help="upscaling factor")
     p.add_argument("--degradation", default="BI",
-                   help="HR -> LR model: BI, BD, DN, JPEG or realworld (default: %(default)s)")
+                   help="HR -> LR model: BI, BD, DN, JPEG, realworld (seeded by --seed), or "
+                        "SRResCycGAN's Table 1 variants noise8 (BI + noise std 8/255) and "
+                        "jpeg30 (BI + JPEG q30) (default: %(default)s)")
+    p.add_argument("--rgb", action="store_true",
+                   help="add PSNR and SSIM on RGB with no border crop (SRResCycGAN's tables)")
     p.add_argument("--niqe", action="store_true", help="add NIQE (about 0.4 s per megapixel)")
     p.add_argument("--csv", type=Path, metavar="OUT.csv", help="also write the rows as CSV")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="also write the table")
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         half=args.half,
         noise=args.noise,
         seed=args.seed,
+        rgb=args.rgb,
         max_images=args.max_images,
         report=lambda message: tqdm.write(message, file=sys.stderr),
         progress=lambda paths: tqdm(paths, unit="img", desc="images", disable=None),

@@ -368,17 +368,30 @@ def _jpeg_after_bicubic(scale: int, **kw) -> Degradation:
     return JPEG(**kw) if scale == 1 else Compose(BI(scale), JPEG(**kw))
 
 
+def _sensor_noise_8(scale: int, **kw) -> Degradation:
+    """SRResCycGAN Table 1's "sensor noise": BI, then Gaussian noise of std 8 (0–255 scale)."""
+    return DN(scale, **{"sigma": 8 / 255, **kw})
+
+
+def _jpeg_30(scale: int, **kw) -> Degradation:
+    """SRResCycGAN Table 1's "JPEG compression": BI, then JPEG at quality 30."""
+    return _jpeg_after_bicubic(scale, **{"quality": 30, **kw})
+
+
 _REGISTRY: dict[str, Callable[..., Degradation]] = {
     "bi": BI,
     "bd": BD,
     "dn": DN,
     "jpeg": _jpeg_after_bicubic,
     "realworld": RealWorld,
+    "noise8": _sensor_noise_8,
+    "jpeg30": _jpeg_30,
 }
 
 
 def make_degradation(name: str, scale: int, **kw) -> Degradation:
-    """Build a degradation by name: "BI", "BD", "DN", "JPEG" or "realworld" (case-insensitive).
+    """Build a degradation by name: "BI", "BD", "DN", "JPEG", "realworld", or the presets
+    "noise8" (BI + noise of std 8/255) and "jpeg30" (BI + JPEG q30) (case-insensitive).
 
     "JPEG" with scale > 1 means BI down by ``scale`` then JPEG; keyword arguments go to the op.
     """
@@ -386,6 +399,6 @@ def make_degradation(name: str, scale: int, **kw) -> Degradation:
         factory = _REGISTRY[name.lower()]
     except KeyError:
         raise ValueError(
-            f"unknown degradation {name!r}; known: BI, BD, DN, JPEG, realworld"
+            f"unknown degradation {name!r}; known: BI, BD, DN, JPEG, realworld, noise8, jpeg30"
         ) from None
     return factory(scale, **kw)

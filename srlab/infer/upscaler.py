@@ -114,6 +114,7 @@ class Upscaler:
         tile = self.tile or max(height, width)
         overlap = self.overlap if self.tile else 0
         noise_maps = self._draw_noise(height, width)
+        stats = self._image_statistics(lr)
         for t in plan_tiles(height, width, tile, overlap, s):
             rows = slice(t.rows.read_start, t.rows.read_stop)
             cols = slice(t.cols.read_start, t.cols.read_stop)
@@ -123,7 +124,7 @@ class Upscaler:
                     noise_maps, rows.start, cols.start, rows.stop - rows.start,
                     cols.stop - cols.start,
                 )
-            sr = self._run(lr[:, rows, cols], maps)
+            sr = self._run(lr[:, rows, cols], maps, stats)
             out_rows = slice(rows.start * s, rows.stop * s)
             out_cols = slice(cols.start * s, cols.stop * s)
             out[out_rows, out_cols] += sr * t.weights[:, :, None]
@@ -139,20 +140,35 @@ class Upscaler:
         generator = torch.Generator().manual_seed(self.seed)
         return self.module.draw_noise(1, height, width, generator=generator)
 
-    def _run(self, lr: torch.Tensor, noise_maps: list[torch.Tensor] | None) -> np.ndarray:
+    def _image_statistics(self, lr: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Whole-image statistics that every tile must share (e.g. SRResCGAN's noise level)."""
+        if not self.model.spec.global_stats:
+            return {}
+        with torch.inference_mode():
+            return self.module.image_statistics(lr.unsqueeze(0).to(self.device, self.dtype))
+
+    def _run(
+        self,
+        lr: torch.Tensor,
+        noise_maps: list[torch.Tensor] | None,
+        stats: dict[str, torch.Tensor],
+    ) -> np.ndarray:
         """One C×h×w LR tile through the model (with ensemble) → h·s×w·s×C float32 array."""
         x = lr.unsqueeze(0).to(self.device, self.dtype)
         x = x.contiguous(memory_format=torch.channels_last)
 
         def forward(batch: torch.Tensor) -> torch.Tensor:
-            return self._forward(batch, noise_maps)
+            return self._forward(batch, noise_maps, stats)
 
         with torch.inference_mode():
             sr = self_ensemble(forward, x) if self.ensemble else forward(x).float()
         return sr[0].permute(1, 2, 0).cpu().numpy()
 
     def _forward(
-        self, x: torch.Tensor, noise_maps: list[torch.Tensor] | None
+        self,
+        x: torch.Tensor,
+        noise_maps: list[torch.Tensor] | None,
+        stats: dict[str, torch.Tensor],
     ) -> torch.Tensor:
         """The model on one batch, padded to its size multiple and cropped back."""
         h, w = x.shape[-2:]
@@ -160,9 +176,9 @@ class Upscaler:
         pad_h, pad_w = (-h) % m, (-w) % m
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        kwargs = {}
+        kwargs: dict = dict(stats)
         if self.model.spec.takes_noise:
-            kwargs = {"noise": self.noise, "noise_maps": noise_maps}
+            kwargs |= {"noise": self.noise, "noise_maps": noise_maps}
         y = self.module(x, **kwargs)
         if self.model.spec.multi_output:
             y = y[-1]

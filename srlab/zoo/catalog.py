@@ -42,6 +42,19 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             )
             for region, note in ((1, ""), (2, ""), (3, "; the default model"))
         },
+        "srrescgan-real-x4": ZooEntry(
+            arch="srrescgan",
+            description=(
+                "SRResCGAN's G_SR as released by its authors, trained for real-world noisy and "
+                "compressed photos; x4; --ensemble for the '+' variant"
+            ),
+            weights="srrescgan-real-x4.safetensors",
+            license="MIT (weights/LICENSE-MIT-SRResCGAN.txt)",
+            source=(
+                "RaoUmer/SRResCGAN @ cfb4217, srrescgan_code_demo/trained_nets_x4/"
+                "srrescgan_model.pth (Umer, Foresti, Micheloni)"
+            ),
+        ),
     }
 )
 
