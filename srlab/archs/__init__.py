@@ -10,9 +10,11 @@ from types import MappingProxyType
 
 from srlab.archs import (
     bicubic,
+    dsgan_discriminator,
     edsr,
     gmgbp,
     gmgbp_discriminator,
+    lr_generator,
     srrescgan,
     vgg_discriminator,
 )
@@ -52,11 +54,24 @@ ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
             summary="SRResCGAN/SRResCycGAN generator G_SR (Umer et al. 2020): x4, real photos",
             foreign=srrescgan.authors_keymap,
         ),
+        "dsgan_discriminator": Architecture(
+            name="dsgan_discriminator",
+            build=dsgan_discriminator.DSGANDiscriminator,
+            spec=None,
+            summary="DSGAN patch discriminator on high-pass LR images (SRResCycGAN's D_y)",
+        ),
+        "lr_generator": Architecture(
+            name="lr_generator",
+            build=lr_generator.LRGenerator,
+            spec=None,
+            summary="SRResCycGAN's degradation generator G_LR, x4 down (our proposal)",
+        ),
         "vgg_discriminator": Architecture(
             name="vgg_discriminator",
             build=vgg_discriminator.VGGStyleDiscriminator,
             spec=None,
-            summary="ESRGAN VGG-style discriminator (VGG-128; input_size multiple of 32)",
+            summary="ESRGAN VGG-style discriminator (VGG-128; input_size multiple of 32); "
+            "high_pass=9 for SRResCycGAN's D_x",
         ),
     }
 )

@@ -34,3 +34,20 @@ def pixel_shuffle_upsampler(features: int, scale: int) -> nn.Sequential:
     for f in factors:
         layers += [nn.Conv2d(features, features * f * f, 3, padding=1), nn.PixelShuffle(f)]
     return nn.Sequential(*layers)
+
+
+class HighPass(nn.Module):
+    """0.5 + 0.5·(x − box blur of x) on the 0–255 scale, for inputs in 0..1: the high-pass view
+    SRResCGAN's discriminators judge (colour and shading are left out, detail stays).
+
+    `count_pad`: whether the zero padding at the borders counts in the box average (D_x: yes;
+    DSGAN's D_y: no).
+    """
+
+    def __init__(self, kernel: int, count_pad: bool) -> None:
+        super().__init__()
+        self.blur = nn.AvgPool2d(kernel, stride=1, padding=kernel // 2, count_include_pad=count_pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * 255.0
+        return 0.5 + 0.5 * (x - self.blur(x))

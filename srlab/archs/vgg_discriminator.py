@@ -4,7 +4,8 @@ Ten convolutions in five stages (64, 128, 256, 512, 512 channels; the second con
 is 4×4 with stride 2), batch norm after all but the first, LeakyReLU(0.2), then
 Linear(512·(H/32)·(W/32) → 100) → LeakyReLU → Linear(100 → 1). With `conv_bias=False` (BasicSR,
 SRResCycGAN's D_x) it has 14,499,401 parameters at 128²; biased convs (older ESRGAN code,
-Fast-SRFBN) add 2,880.
+Fast-SRFBN) add 2,880. `high_pass=9` makes it SRResCycGAN's D_x, which judges the high-pass
+view of its input (`blocks.HighPass`, 9×9 box, padding counted).
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from srlab.archs.blocks import HighPass
+
 STAGE_WIDTHS = (64, 128, 256, 512, 512)
 
 
 class VGGStyleDiscriminator(nn.Module):
     """Real/fake logit (N×1) for N×3×S×S patches, S a multiple of 32 (`input_size`)."""
 
-    def __init__(self, input_size: int = 128, features: int = 64, conv_bias: bool = False) -> None:
+    def __init__(
+        self,
+        input_size: int = 128,
+        features: int = 64,
+        conv_bias: bool = False,
+        high_pass: int | None = None,
+    ) -> None:
         super().__init__()
+        self.high_pass = HighPass(high_pass, count_pad=True) if high_pass else nn.Identity()
         if input_size % 32:
             raise ValueError(f"input_size must be a multiple of 32, got {input_size}")
         widths = [features * w // 64 for w in STAGE_WIDTHS]
@@ -43,7 +53,7 @@ class VGGStyleDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.high_pass(x)))
 
 
 def _conv_bn(cin: int, cout: int, kernel: int, stride: int, bias: bool) -> list[nn.Module]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from srlab.recipes.cycle import CycleRecipe
 from srlab.recipes.gan import GANRecipe
 from srlab.recipes.gmgbp import GMGBPRecipe
 from srlab.recipes.pixel import PixelRecipe
@@ -15,7 +16,9 @@ def build_recipe(cfg: RecipeConfig) -> nn.Module:
         return GANRecipe(cfg)
     if cfg.kind == "gmgbp":
         return GMGBPRecipe(cfg)
+    if cfg.kind == "cycle":
+        return CycleRecipe(cfg)
     return PixelRecipe(cfg)
 
 
-__all__ = ["GANRecipe", "GMGBPRecipe", "PixelRecipe", "build_recipe"]
+__all__ = ["CycleRecipe", "GANRecipe", "GMGBPRecipe", "PixelRecipe", "build_recipe"]

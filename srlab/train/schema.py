@@ -91,17 +91,42 @@ class GMGBPLossConfig:
 
 
 @dataclass
+class CycleLossConfig:
+    """SRResCGAN (`cycle: false`) and SRResCycGAN (`cycle: true`) losses, methods.md 5.4, on the
+    0–255 scale. G_SR: perceptual (VGG19 conv5_4 before ReLU on raw 0–255 input, only when
+    `vgg_weights` is given) + RaGAN with the high-pass discriminator `hr_discriminator` + gradient
+    "TV" + 10·L1 + 10·cycle. G_LR (`lr_generator`): 10·cycle + BCE GAN against
+    `lr_discriminator`. Mixup of LR and HR with probability `mixup` per batch."""
+
+    cycle: bool = True
+    perceptual_weight: float = 1.0
+    vgg_weights: Path | None = None
+    gan_weight: float = 1.0
+    tv_weight: float = 1.0
+    l1_weight: float = 10.0
+    cycle_weight: float = 10.0
+    lr_gan_weight: float = 1.0
+    hr_discriminator: str = "d_x"
+    lr_generator: str = "g_lr"
+    lr_discriminator: str = "d_y"
+    mixup: float = 0.5
+    mixup_alpha: float = 1.2
+
+
+@dataclass
 class RecipeConfig:
     """How one iteration uses the networks: `pixel` (supervised, every output of a multi-output
     generator weighted by `step_weights`), `gan` (the same plus an adversarial game) or
-    `gmgbp` (G-MGBP's own multi-scale, noise-adaptive recipe, set in `gmgbp`)."""
+    `gmgbp` (G-MGBP's own multi-scale, noise-adaptive recipe, set in `gmgbp`) or `cycle`
+    (SRResCGAN / SRResCycGAN, set in `cycle`)."""
 
-    kind: Literal["pixel", "gan", "gmgbp"] = "pixel"
+    kind: Literal["pixel", "gan", "gmgbp", "cycle"] = "pixel"
     generator: str = "g"
     losses: list[LossTerm] = field(default_factory=lambda: [LossTerm("l1")])
     step_weights: list[float] | None = None
     gan: GANConfig | None = None
     gmgbp: GMGBPLossConfig | None = None
+    cycle: CycleLossConfig | None = None
 
 
 @dataclass
@@ -166,6 +191,15 @@ class ExperimentConfig:
         gan = self.recipe.gan
         if self.recipe.kind == "gan" and (gan is None or gan.discriminator not in self.networks):
             raise ValueError("a gan recipe needs recipe.gan with a discriminator in networks")
+        cycle = self.recipe.cycle
+        if self.recipe.kind == "cycle":
+            cycle = cycle or CycleLossConfig()
+            needed = [cycle.hr_discriminator]
+            if cycle.cycle:
+                needed += [cycle.lr_generator, cycle.lr_discriminator]
+            missing = [n for n in needed if n not in self.networks]
+            if missing:
+                raise ValueError(f"the cycle recipe needs networks {missing}")
         gmgbp = self.recipe.gmgbp
         if gmgbp is not None and gmgbp.discriminator not in (None, *self.networks):
             raise ValueError(

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -33,7 +32,7 @@ from srlab.train.optim import build_optimizer, build_scheduler
 from srlab.train.schema import ExperimentConfig, NetworkConfig
 from srlab.train.validate import Extras, ValScores, bicubic_scores, validate
 from srlab.zoo import save_model
-from srlab.zoo.loader import load_state_strict
+from srlab.zoo.loader import load_state_strict, load_weights
 
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.safetensors"
@@ -104,7 +103,7 @@ class Trainer:
             options.setdefault("scale", self.cfg.scale)
         module = registry[cfg.arch].build(**options)
         if cfg.pretrained is not None:
-            load_state_strict(str(cfg.pretrained), module, load_file(cfg.pretrained))
+            load_weights(cfg.pretrained, module, registry[cfg.arch])
         module.to(self.device)
         if self.cfg.train.channels_last:
             module.to(memory_format=torch.channels_last)

@@ -202,12 +202,32 @@ def _build(
     except TypeError as err:
         raise ModelLoadError(f"{name}: bad options for {arch!r}: {err}") from err
     if tensors is not None:
-        if entry.foreign is not None:
-            tensors = _from_foreign_layout(name, module, tensors, entry.foreign())
-        load_state_strict(name, module, tensors)
+        _load_tensors(name, module, tensors, entry)
     return LoadedModel(
         name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec, options=options
     )
+
+
+def load_weights(path: str | Path, module: nn.Module, architecture: Architecture) -> None:
+    """Strictly load a weights file into `module`: safetensors or a PyTorch pickle (read with
+    `weights_only=True`), in our layout or the architecture's foreign one (authors' releases).
+    Used for `pretrained` networks in training."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such weights file")
+    if path.suffix in PICKLE_SUFFIXES:
+        tensors = _read_pickle(path)
+    else:
+        tensors, _ = _read_safetensors(path)
+    _load_tensors(str(path), module, tensors, architecture)
+
+
+def _load_tensors(
+    name: str, module: nn.Module, tensors: dict[str, torch.Tensor], architecture: Architecture
+) -> None:
+    if architecture.foreign is not None:
+        tensors = _from_foreign_layout(name, module, tensors, architecture.foreign())
+    load_state_strict(name, module, tensors)
 
 
 def _from_foreign_layout(

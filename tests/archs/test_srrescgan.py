@@ -124,3 +124,32 @@ def test_every_tile_gets_the_whole_image_sigma():
     Upscaler(model, tile=16, tile_overlap=4).upscale_array(lr)
     expected = model.module.image_statistics(torch.from_numpy(lr).permute(2, 0, 1)[None])["sigma"]
     assert len(seen) == 12 and all(torch.equal(s, expected) for s in seen)
+
+
+def test_system_network_sizes():
+    from srlab.archs.dsgan_discriminator import DSGANDiscriminator
+    from srlab.archs.lr_generator import LRGenerator
+    from srlab.archs.vgg_discriminator import VGGStyleDiscriminator
+
+    def count(net: torch.nn.Module) -> int:
+        return sum(p.numel() for p in net.parameters())
+
+    assert count(VGGStyleDiscriminator(high_pass=9)) == 14_499_401  # D_x
+    assert count(DSGANDiscriminator()) == 1_030_273  # D_y
+    g_lr = LRGenerator()
+    assert count(g_lr) == 609_731
+    assert g_lr(torch.rand(1, 3, 128, 128)).shape == (1, 3, 32, 32)
+    assert DSGANDiscriminator()(torch.rand(2, 3, 32, 32)).shape == (2, 1, 32, 32)
+
+
+def test_high_pass_views_ignore_flat_shading():
+    from srlab.archs.blocks import HighPass
+
+    ramp = torch.linspace(0, 1, 24).view(1, 1, 1, 24).expand(1, 3, 24, 24)
+    for count_pad in (True, False):
+        view = HighPass(5, count_pad)(ramp)[..., 3:-3, 3:-3]
+        assert torch.allclose(view, torch.full_like(view, 0.5), atol=1e-4)
+    # zero padding counted in the average darkens the border of a constant image
+    flat = torch.full((1, 3, 12, 12), 0.5)
+    assert HighPass(9, count_pad=True)(flat)[0, 0, 0, 0] > 0.5
+    assert torch.allclose(HighPass(5, count_pad=False)(flat), torch.full_like(flat, 0.5))

@@ -112,3 +112,25 @@ def test_gmgbp_stage2_runs_with_its_discriminator(shared_dir, tmp_path):
     logged = (run_dir / "metrics.csv").read_text()
     for name in ("train/L2_l1", "train/L2_bp_w1", "train/L2_g_gan", "train/d_gan", "val/psnr_y"):
         assert name in logged
+
+
+def test_srrescycgan_stage_b_runs_all_four_networks(shared_dir, tmp_path):
+    """configs/srrescycgan-stageB-x4.yaml, shrunk: the four networks train and checkpoint."""
+    run_dir = tmp_path / "cycle"
+    overrides = [
+        "train.iterations=2", "train.checkpoint_every=2", "train.tensorboard=false",
+        "train.amp=false", "data.train.patch_size=8", "data.train.batch_size=2",
+        "data.train.num_workers=0", "data.val.max_images=1", "train.val_every=2",
+        "networks.d_x.options.input_size=32", "networks.d_x.options.features=8",
+        "networks.g_lr.options={features: 8, blocks: 1}",
+        "networks.d_y.options={features: 8}",
+    ]
+    args = ["configs/srrescycgan-stageB-x4.yaml", "--run-dir", str(run_dir)]
+    for item in overrides:
+        args += ["--set", item]
+    train(args)
+    weights, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))
+    assert set(weights) == {"g", "d_x", "g_lr", "d_y"}
+    logged = (run_dir / "metrics.csv").read_text()
+    for name in ("train/l1", "train/cycle", "train/g_lr_gan", "train/d_x", "train/d_y"):
+        assert name in logged

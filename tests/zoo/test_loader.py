@@ -117,3 +117,15 @@ def test_basicsr_style_pickles_load_their_ema_weights(tmp_path):
     path.with_suffix(".json").write_text(json.dumps({"arch": "tiny", "options": {"scale": 2}}))
     loaded = load_model(path, registry=REGISTRY).module.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in ema.state_dict().items())
+
+
+def test_pretrained_weights_load_from_an_authors_release(shared_dir):
+    from srlab.archs.srrescgan import SRResCGANGenerator
+    from srlab.zoo.loader import load_weights
+
+    module = SRResCGANGenerator()
+    load_weights(shared_dir / "data/srrescgan-authors/g_sr_perceptual_init.safetensors", module,
+                 ARCHITECTURES["srrescgan"])
+    assert module.alpha.item() == pytest.approx(9.0099, abs=1e-3)
+    with pytest.raises(ModelLoadError, match="no such weights file"):
+        load_weights(shared_dir / "nope.safetensors", module, ARCHITECTURES["srrescgan"])
