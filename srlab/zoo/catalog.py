@@ -55,6 +55,16 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
                 "srrescgan_model.pth (Umer, Foresti, Micheloni)"
             ),
         ),
+        "srrescycgan-srlab-x4": ZooEntry(
+            arch="srrescgan",
+            description=(
+                "G_SR trained by srlab with SRResCycGAN's cycle recipe on its real-world chain "
+                "(a short CPU run from the authors' perceptual init); x4"
+            ),
+            weights="srrescycgan-srlab-x4.safetensors",
+            license="MIT (srlab; started from the SRResCGAN authors' MIT weights)",
+            source="configs/srrescycgan-stageB-x4.yaml, 300 iterations (docs/models.md)",
+        ),
     }
 )
 

@@ -153,3 +153,15 @@ def test_high_pass_views_ignore_flat_shading():
     flat = torch.full((1, 3, 12, 12), 0.5)
     assert HighPass(9, count_pad=True)(flat)[0, 0, 0, 0] > 0.5
     assert torch.allclose(HighPass(5, count_pad=False)(flat), torch.full_like(flat, 0.5))
+
+
+def test_our_trained_generator_beats_the_release_on_its_own_degradation(shared_dir: Path):
+    """The claim that made `srrescycgan-srlab-x4` ship, on three photos of the dev set."""
+    from srlab.evaluate import evaluate
+
+    def rgb_psnr(name: str) -> float:
+        report = evaluate(name, shared_dir / "data/photos/dev", 4, degradation="realworld",
+                          rgb=True, max_images=3)
+        return next(r.scores["psnr_rgb"] for r in report.means if r.method == name)
+
+    assert rgb_psnr("srrescycgan-srlab-x4") > rgb_psnr("srrescgan-real-x4") + 0.3
