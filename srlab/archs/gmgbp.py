@@ -45,7 +45,8 @@ class BiasReLU(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x + self.bias.view(1, -1, 1, 1)).relu_()
+        # bias in x's dtype: under bf16 autocast, an fp32 bias would promote every map to fp32
+        return (x + self.bias.to(x.dtype).view(1, -1, 1, 1)).relu_()
 
 
 class DenseLayer(nn.Module):
@@ -295,11 +296,16 @@ class GMGBP(nn.Module):
         size: tuple[int, int],
         levels: int,
     ) -> list[torch.Tensor]:
+        """Noise maps scaled by W, in the dtype the features will have (16 bit under autocast,
+        so concatenating them does not promote whole feature maps back to float32)."""
         n = padded.shape[0]
+        device = padded.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        dtype = dtype or padded.dtype
         shapes = self.noise_shapes(*size, levels)
         if given is None:
             if amplitude == 0:
-                return [padded.new_zeros(n, 1, hh, ww) for hh, ww in shapes]
+                return [padded.new_zeros(n, 1, hh, ww, dtype=dtype) for hh, ww in shapes]
             given = self.draw_noise(n, *size, generator=generator, levels=levels)
         if len(given) != len(shapes):
             raise ValueError(
@@ -312,7 +318,8 @@ class GMGBP(nn.Module):
                     f"noise map {k} must be N×1×{hh}×{ww} for a {size[0]}×{size[1]} input, "
                     f"got {tuple(m.shape)}"
                 )
-            maps.append((amplitude * m.to(padded)).expand(n, 1, hh, ww))
+            scaled = amplitude * m.to(device=padded.device, dtype=padded.dtype)
+            maps.append(scaled.to(dtype).expand(n, 1, hh, ww))
         return maps
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from pathlib import Path
 
 from srlab.config import load_config
@@ -15,7 +17,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="train a network from a YAML config",
         description=(
             "Train from a YAML config (see configs/). A run directory that already holds a "
-            "checkpoint is resumed exactly where it stopped. Multi-process: "
+            "checkpoint is resumed exactly where it stopped. Ctrl-C or SIGTERM (kill, a "
+            "scheduler's preemption) saves a checkpoint first. Multi-process: "
             "torchrun --nproc_per_node N -m srlab.cli.main train CONFIG."
         ),
     )
@@ -34,8 +37,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.config.is_file():
         raise ValueError(f"{args.config}: no such config file")
     cfg = load_config(ExperimentConfig, args.config, args.overrides)
+    _stop_on_sigterm()
     trainer = Trainer(cfg, run_dir=args.run_dir, progress=not args.quiet)
     scores = trainer.fit()
     if scores is not None and trainer.ctx.is_main:
         print(f"final validation: PSNR-Y {scores.psnr_y:.3f} dB, SSIM-Y {scores.ssim_y:.4f}")
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so the trainer saves a checkpoint before it exits. (Background
+    jobs started from scripts ignore SIGINT, so SIGTERM is how they are stopped.)"""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)

@@ -134,3 +134,27 @@ def test_srrescycgan_stage_b_runs_all_four_networks(shared_dir, tmp_path):
     logged = (run_dir / "metrics.csv").read_text()
     for name in ("train/l1", "train/cycle", "train/g_lr_gan", "train/d_x", "train/d_y"):
         assert name in logged
+
+
+def test_sigterm_saves_a_checkpoint_before_exiting(shared_dir, tmp_path):
+    """A killed (or preempted) training run keeps its progress."""
+    import signal
+    import time
+
+    run_dir = tmp_path / "term"
+    command = [sys.executable, "-m", "srlab.cli.main", "train", "configs/tiny-x2.yaml",
+               "--run-dir", str(run_dir), "--quiet", "--set", "train.iterations=1000000",
+               "--set", "train.log_every=1", "--set", "train.checkpoint_every=1000000",
+               "--set", "train.tensorboard=false", "--set", "data.val=null"]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    metrics = run_dir / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        metrics.exists() and len(metrics.read_text().splitlines()) > 5
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == 130
+    latest = ckpt.latest_checkpoint(run_dir / "checkpoints")
+    assert latest is not None and int(latest.name.split("_")[1]) >= 1
