@@ -12,6 +12,7 @@ from srlab.archs import (
     bicubic,
     dsgan_discriminator,
     edsr,
+    fast_srfbn,
     gmgbp,
     gmgbp_discriminator,
     lr_generator,
@@ -33,6 +34,13 @@ ARCHITECTURES: MappingProxyType[str, Architecture] = MappingProxyType(
             build=edsr.EDSR,
             spec=edsr.SPEC,
             summary="EDSR (Lim et al. 2017); baseline = 16 blocks, 64 features",
+        ),
+        "fast_srfbn": Architecture(
+            name="fast_srfbn",
+            build=fast_srfbn.FastSRFBN,
+            spec=fast_srfbn.SPEC,
+            summary="Fast-SRFBN (NTIRE 2020 x16): feedback network of IMDBs, one image per step",
+            foreign=fast_srfbn.authors_keymap,
         ),
         "gmgbp": Architecture(
             name="gmgbp",

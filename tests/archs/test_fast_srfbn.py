@@ -1,0 +1,58 @@
+"""Fast-SRFBN is the authors' generator layer for layer: formula weights through the key map
+reproduce their recorded hidden states and reconstruction branches at every step."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from srlab.archs.fast_srfbn import FastSRFBN, authors_keymap
+from tests.archs.formula_weights import formula_state
+
+
+@pytest.fixture(scope="module")
+def authors(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "fastsrfbn-authors"
+
+
+def test_parameter_count_is_the_factsheets():
+    net = FastSRFBN()
+    assert sum(p.numel() for p in net.parameters()) == 2_099_625
+    assert sum(p.numel() for p in net.parameters() if p.requires_grad) == 2_099_601
+    assert sum(p.numel() for p in net.feedback.blocks[0].parameters()) == 71_255
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4, 8, 16])
+def test_every_step_is_an_image_at_the_scale(scale: int):
+    net = FastSRFBN(scale=scale, features=16, steps=3, blocks=1)
+    outs = net(torch.rand(1, 3, 6, 5))
+    assert len(outs) == 3 and all(o.shape == (1, 3, 6 * scale, 5 * scale) for o in outs)
+
+
+def test_reproduces_the_authors_generator(authors: Path):
+    net = FastSRFBN().eval()
+    keymap = authors_keymap()
+    built = {keymap.ours_to_theirs[k]: v for k, v in net.state_dict().items()}
+    gain = json.loads((authors / "cases.json").read_text())["cases"]["generator"]["gain"]
+    state = formula_state(authors / "generator_keys.txt", gain, built)
+    net.load_state_dict(keymap.import_state(state))
+
+    recorded: dict[str, list[torch.Tensor]] = {"hidden": [], "branch": []}
+    net.feedback.register_forward_hook(lambda m, i, o: recorded["hidden"].append(o))
+    net.tail.register_forward_hook(lambda m, i, o: recorded["branch"].append(o))
+    pixels = np.asarray(Image.open(authors / "lr.png").convert("RGB")).copy()
+    lr = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        outputs = net(lr)
+    golden = load_file(authors / "generator_outputs.safetensors")
+    for step in range(4):
+        for kind in ("hidden", "branch"):
+            ref = golden[f"{kind}_{step}"]
+            ours = recorded[kind][step]
+            assert (ours - ref).abs().max() <= 1e-4 * ref.abs().max(), f"{kind}_{step}"
+    ref = golden["output_3"]
+    assert (outputs[-1] * 255 - ref).abs().max() <= 1e-4 * ref.abs().max()
