@@ -56,3 +56,27 @@ def test_reproduces_the_authors_generator(authors: Path):
             assert (ours - ref).abs().max() <= 1e-4 * ref.abs().max(), f"{kind}_{step}"
     ref = golden["output_3"]
     assert (outputs[-1] * 255 - ref).abs().max() <= 1e-4 * ref.abs().max()
+
+
+def test_reproduces_the_authors_discriminator(authors: Path):
+    from srlab.archs.keymap import KeyMap
+    from srlab.archs.vgg_discriminator import VGGStyleDiscriminator, fast_srfbn_authors_name
+
+    d = VGGStyleDiscriminator(input_size=384, conv_bias=True, attention=True).eval()
+    assert sum(p.numel() for p in d.parameters()) == 21_404_843
+    state = d.state_dict()
+    keymap = KeyMap("Fast-SRFBN D", {k: fast_srfbn_authors_name(k) for k in state},
+                    {k: tuple(v.shape) for k, v in state.items()})
+    built = {keymap.ours_to_theirs[k]: v for k, v in state.items()}
+    gain = json.loads((authors / "cases.json").read_text())["cases"]["discriminator"]["gain"]
+    d.load_state_dict(keymap.import_state(
+        formula_state(authors / "discriminator_keys.txt", gain, built)
+    ))
+    pixels = np.asarray(Image.open(authors / "hr384.png").convert("RGB")).copy()
+    hr = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+    golden = load_file(authors / "discriminator_outputs.safetensors")
+    with torch.no_grad():
+        features = d.features(hr)
+        logit = d.classifier(features)
+    for ours, ref in ((features, golden["features"]), (logit, golden["logit"])):
+        assert (ours - ref).abs().max() <= 1e-4 * ref.abs().max()
