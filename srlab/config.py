@@ -110,27 +110,59 @@ def apply_override(data: dict, assignment: str) -> None:
     """Set ``data[a][b][c]`` from ``"a.b.c=value"``, the value parsed as YAML.
 
     Missing (or null) intermediate mappings are created, so an override can add a new
-    entry to a ``dict`` field or fill a section the file left at its default.
+    entry to a ``dict`` field or fill a section the file left at its default. A step may
+    index an existing list: ``recipe.losses[1].weight=0.5``.
     """
     key, sep, text = assignment.partition("=")
-    parts = key.strip().split(".")
-    if not sep or not all(parts):
+    steps = _override_steps(key.strip())
+    if not sep or not steps:
         raise ConfigError(f"override {assignment!r}: expected 'dotted.key=value'")
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{key.strip()}: cannot parse value {text!r}: {exc}") from exc
-    node = data
-    for depth, part in enumerate(parts[:-1], start=1):
-        if node.get(part) is None:
-            node[part] = {}
-        node = node[part]
-        if not isinstance(node, dict):
-            rest = ".".join(parts[depth:])
-            raise ConfigError(
-                f"{'.'.join(parts[:depth])}: cannot set {rest!r} inside {_show(node)}"
-            )
-    node[parts[-1]] = value
+    node: Any = data
+    for depth, step in enumerate(steps):
+        done, rest = _path(steps[:depth]), _path(steps[depth:])
+        if isinstance(step, int):
+            if not isinstance(node, list) or not -len(node) <= step < len(node):
+                raise ConfigError(f"{_path(steps)}: no list item [{step}] in {_show(node)}")
+        elif not isinstance(node, dict):
+            raise ConfigError(f"{done}: cannot set {rest!r} inside {_show(node)}")
+        if depth == len(steps) - 1:
+            node[step] = value
+        elif isinstance(step, int):
+            node = node[step]
+        else:
+            if node.get(step) is None:
+                node[step] = {}
+            node = node[step]
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _override_steps(key: str) -> list[str | int]:
+    """``"a.b[1].c"`` → ``["a", "b", 1, "c"]`` (empty on malformed keys)."""
+    steps: list[str | int] = []
+    position = 0
+    while position < len(key):
+        if key[position] == "." and steps and position + 1 < len(key):
+            position += 1
+        match = _STEP.match(key, position)
+        if match is None:
+            return []
+        steps.append(match[1] if match[1] is not None else int(match[2]))
+        position = match.end()
+    return steps
+
+
+def _path(steps: Sequence[str | int]) -> str:
+    """``["a", "b", 1, "c"]`` → ``"a.b[1].c"``."""
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -368,3 +368,17 @@ def test_non_mapping_passed_to_from_dict_is_a_config_error():
     with pytest.raises(ConfigError) as info:
         from_dict(Experiment, ["name"])  # type: ignore[arg-type]
     assert str(info.value) == "<top level>: expected a mapping, got ['name']"
+
+
+def test_overrides_can_index_lists():
+    data = {"recipe": {"losses": [{"kind": "l1"}, {"kind": "perceptual", "options": {}}]}}
+    apply_override(data, "recipe.losses[1].options.weights_path=/x/vgg.pth")
+    apply_override(data, "recipe.losses[0].weight=0.5")
+    assert data["recipe"]["losses"] == [
+        {"kind": "l1", "weight": 0.5},
+        {"kind": "perceptual", "options": {"weights_path": "/x/vgg.pth"}},
+    ]
+    with pytest.raises(ConfigError, match=r"recipe.losses\[5\].weight: no list item \[5\]"):
+        apply_override(data, "recipe.losses[5].weight=1")
+    with pytest.raises(ConfigError, match=r"expected 'dotted\.key=value'"):
+        apply_override(data, "recipe..losses=1")

@@ -42,6 +42,7 @@ class TermSet(nn.Module):
         if unknown:
             raise ValueError(f"unknown loss kind(s) {unknown}; known: {', '.join(LOSSES)}")
         self.names = [t.kind for t in terms]
+        self.scales = [t.input_scale for t in terms]
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"each loss kind may appear once per recipe, got {self.names}")
         self.weighted = WeightedSum({t.kind: t.weight for t in terms})
@@ -50,7 +51,10 @@ class TermSet(nn.Module):
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, prefix: str = ""
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        values = {n: term(pred, target) for n, term in zip(self.names, self.terms, strict=True)}
+        values = {
+            name: term(pred * scale, target * scale) if scale != 1 else term(pred, target)
+            for name, term, scale in zip(self.names, self.terms, self.scales, strict=True)
+        }
         total, logs = self.weighted(values)
         return total, {f"{prefix}{k}": v for k, v in logs.items()}
 

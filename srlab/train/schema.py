@@ -55,11 +55,14 @@ class NetworkConfig:
 
 @dataclass
 class LossTerm:
-    """A weighted loss from `srlab.losses.LOSSES`, built with `options`."""
+    """A weighted loss from `srlab.losses.LOSSES`, built with `options`. `input_scale`
+    multiplies prediction and target first (255 = the authors' 0–255 scale, so their weights
+    apply as published)."""
 
     kind: str
     weight: float = 1.0
     options: dict[str, Any] = field(default_factory=dict)
+    input_scale: float = 1.0
 
 
 @dataclass

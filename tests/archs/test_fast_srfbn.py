@@ -80,3 +80,35 @@ def test_reproduces_the_authors_discriminator(authors: Path):
         logit = d.classifier(features)
     for ours, ref in ((features, golden["features"]), (logit, golden["logit"])):
         assert (ours - ref).abs().max() <= 1e-4 * ref.abs().max()
+
+
+def test_a_short_pixel_run_lowers_every_steps_loss():
+    from srlab.recipes.base import TermSet, supervise_steps
+    from srlab.train.schema import LossTerm
+
+    torch.manual_seed(0)
+    net = FastSRFBN(scale=4, features=16, steps=3, blocks=1)
+    terms = TermSet([LossTerm("l1", input_scale=255)])
+    hr = torch.nn.functional.interpolate(torch.rand(2, 3, 6, 6), size=24, mode="bicubic")
+    lr = torch.nn.functional.avg_pool2d(hr, 4)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    first = last = None
+    for _ in range(50):
+        loss, logs = supervise_steps(net(lr), hr, terms, None)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first or {k: v.item() for k, v in logs.items()}
+        last = {k: v.item() for k, v in logs.items()}
+    assert set(last) == {"step0_l1", "step1_l1", "step2_l1"}
+    assert all(last[k] < 0.7 * first[k] for k in last)
+
+
+def test_loss_terms_can_work_on_the_authors_0_255_scale():
+    from srlab.recipes.base import TermSet
+    from srlab.train.schema import LossTerm
+
+    pred, target = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    unit, _ = TermSet([LossTerm("l1")])(pred, target)
+    pixels, _ = TermSet([LossTerm("l1", input_scale=255)])(pred, target)
+    assert pixels.item() == pytest.approx(255 * unit.item(), rel=1e-5)

@@ -158,3 +158,30 @@ def test_sigterm_saves_a_checkpoint_before_exiting(shared_dir, tmp_path):
     assert proc.returncode == 130
     latest = ckpt.latest_checkpoint(run_dir / "checkpoints")
     assert latest is not None and int(latest.name.split("_")[1]) >= 1
+
+
+def test_fast_srfbn_stage2_supervises_every_step(shared_dir, tmp_path, random_vgg_state):
+    """configs/fast-srfbn-stage2-x16.yaml, shrunk: the four steps each get every pixel term, the
+    last one the GAN term, against the self-attention discriminator."""
+    from safetensors.torch import save_file
+
+    vgg = tmp_path / "vgg19.safetensors"
+    save_file(random_vgg_state(), vgg)
+    run_dir = tmp_path / "srfbn"
+    overrides = [
+        "train.iterations=2", "train.checkpoint_every=2", "train.tensorboard=false",
+        "train.amp=false", "data.train.patch_size=2", "data.train.batch_size=2",
+        "data.train.num_workers=0", "data.val.max_images=1", "train.val_every=2",
+        "networks.g.options={scale: 16, features: 16, steps: 4, blocks: 1}",
+        "networks.d.options={input_size: 32, conv_bias: true, attention: true, features: 16}",
+        f"recipe.losses[1].options.weights_path={vgg}",
+    ]
+    args = ["configs/fast-srfbn-stage2-x16.yaml", "--run-dir", str(run_dir)]
+    for item in overrides:
+        args += ["--set", item]
+    train(args)
+    logged = (run_dir / "metrics.csv").read_text()
+    for step in range(4):
+        for term in ("l1", "perceptual", "tv_squared", "fourier"):
+            assert f"train/step{step}_{term}" in logged
+    assert "train/g_gan" in logged and "train/d_gan" in logged
