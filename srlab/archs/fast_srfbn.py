@@ -22,7 +22,9 @@ from srlab.archs.spec import ModelSpec
 
 # The channel attention pools over whole feature maps, so tiles see slightly different
 # statistics than the whole image (methods.md 0.14); they are not shared between tiles.
-SPEC = ModelSpec(scales=(16, 2, 3, 4, 8), multi_output=True, receptive_radius=16)
+SPEC = ModelSpec(
+    scales=(16, 2, 3, 4, 8), multi_output=True, receptive_radius=16, tile_budget=1024
+)
 # Transposed-convolution (kernel, stride, padding) per scale: output = s·input exactly.
 UPSAMPLERS = {2: (6, 2, 2), 3: (7, 3, 2), 4: (8, 4, 2), 8: (12, 8, 2), 16: (20, 16, 2)}
 
@@ -110,15 +112,18 @@ class FastSRFBN(nn.Module):
         self.tail = nn.Conv2d(features, 3, 3, padding=1)
         self.add_mean = MeanShift(value_range=255.0, sign=1)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, *, last_only: bool = False) -> list[torch.Tensor]:
+        """Every step's image, or with `last_only` just the last one (inference: the feedback
+        does not need the images, so the costly ×s reconstruction runs once)."""
         x = self.sub_mean(x * 255.0)
         base = F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
         features = self.squeeze(self.head(x))
         hidden = features
         outputs = []
-        for _ in range(self.steps):
+        for step in range(self.steps):
             hidden = self.feedback(features, hidden)
-            outputs.append(self.add_mean(base + self.tail(self.upsample(hidden))) / 255.0)
+            if not last_only or step == self.steps - 1:
+                outputs.append(self.add_mean(base + self.tail(self.upsample(hidden))) / 255.0)
         return outputs
 
 

@@ -21,6 +21,8 @@ class ModelSpec:
         `image_statistics(x) -> dict` and its forward takes those entries as keyword arguments,
         so the tiler computes them once per image and every tile shares them.
     size_multiple: input height and width must be multiples of this (the tiler pads).
+    multi_output: the forward returns a list of images (e.g. one per recurrent step), the last
+        being the result, and accepts `last_only=True` to compute just that one.
     tile_budget: output side length (HR pixels) of a default tile; memory-hungry networks
         declare less so that default tiles stay within a few GiB.
     half_safe: running in bfloat16 costs the model no visible quality (measured; see

@@ -177,6 +177,8 @@ class Upscaler:
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         kwargs: dict = dict(stats)
+        if self.model.spec.multi_output:
+            kwargs["last_only"] = True
         if self.model.spec.takes_noise:
             kwargs |= {"noise": self.noise, "noise_maps": noise_maps}
         y = self.module(x, **kwargs)

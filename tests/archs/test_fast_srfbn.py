@@ -112,3 +112,28 @@ def test_loss_terms_can_work_on_the_authors_0_255_scale():
     unit, _ = TermSet([LossTerm("l1")])(pred, target)
     pixels, _ = TermSet([LossTerm("l1", input_scale=255)])(pred, target)
     assert pixels.item() == pytest.approx(255 * unit.item(), rel=1e-5)
+
+
+def test_inference_computes_only_the_last_step_and_matches_it():
+    torch.manual_seed(0)
+    net = FastSRFBN(scale=4, features=16, steps=3, blocks=1).eval()
+    x = torch.rand(1, 3, 10, 12)
+    with torch.no_grad():
+        every, last = net(x), net(x, last_only=True)
+    assert len(last) == 1 and torch.equal(last[0], every[-1])
+
+
+def test_tiled_equals_untiled_within_a_level(shared_dir: Path):
+    """Within 1/255, not exactly: the channel attention pools over whatever map it is given."""
+    from srlab.archs.fast_srfbn import SPEC
+    from srlab.infer.upscaler import Upscaler
+    from srlab.zoo import LoadedModel
+
+    torch.manual_seed(0)
+    net = FastSRFBN(scale=4, features=16, steps=4, blocks=2).eval()
+    model = LoadedModel("fast-srfbn", "fast_srfbn", 4, net, SPEC)
+    image = Image.open(shared_dir / "data/photos/dev/opencv_fruits.png").convert("RGB")
+    lr = np.asarray(image)[:72, :96].astype(np.float32) / 255
+    whole = Upscaler(model, tile=0, half=False).upscale_array(lr)
+    tiled = Upscaler(model, tile=32, tile_overlap=16, half=False).upscale_array(lr)
+    assert np.abs(whole - tiled).max() <= 1 / 255
