@@ -105,24 +105,38 @@ def split_channels(values: np.ndarray, *, bit_depth: int, **metadata: object) ->
     return DecodedImage(values[:, :, :colour], alpha, bit_depth, **metadata)
 
 
+_QUANTIZE_BAND = 1 << 22  # values per band when converting to integers (16 MiB of float32)
+
+
 def to_array(img: DecodedImage, dtype: DTypeLike) -> np.ndarray:
     """Pixels as H x W (gray), H x W x 2 (gray + alpha), H x W x 3 or H x W x 4 (RGBA).
 
-    Integer dtypes (uint8, uint16) are rounded to nearest and clipped to their range;
-    float dtypes return the stored 0..1 values.
+    Integer dtypes (uint8, uint16) are rounded to nearest and clipped to their range, a band of
+    rows at a time, so a huge image needs no full-size float temporaries; float dtypes return
+    the stored 0..1 values.
     """
     dtype = np.dtype(dtype)
-    values = img.rgb if img.alpha is None else np.dstack([img.rgb, img.alpha])
-    if values.shape[2] == 1:
-        values = values[:, :, 0]
     if dtype.kind == "f":
-        return values.astype(dtype)
+        values = img.rgb if img.alpha is None else np.dstack([img.rgb, img.alpha])
+        values = values.astype(dtype)
+        return values[:, :, 0] if values.shape[2] == 1 else values
     if dtype not in _INT_DTYPES:
         raise ValueError(f"dtype must be uint8, uint16 or a float type, got {dtype}")
-    if not np.isfinite(values).all():
-        raise ValueError("image contains NaN or infinite values")
     scale = np.float32(_SCALE[_INT_DTYPES[dtype]])
-    return np.rint(np.clip(values, 0.0, 1.0) * scale).astype(dtype)
+    height, width, colour = img.rgb.shape
+    planes = [(img.rgb, slice(0, colour))]
+    if img.alpha is not None:
+        planes.append((img.alpha[:, :, None], slice(colour, colour + 1)))
+    out = np.empty((height, width, colour + len(planes) - 1), dtype)
+    band = max(1, _QUANTIZE_BAND // max(1, width * out.shape[2]))
+    for top in range(0, height, band):
+        rows = slice(top, top + band)
+        for plane, channels in planes:
+            chunk = plane[rows]
+            if not np.isfinite(chunk).all():
+                raise ValueError("image contains NaN or infinite values")
+            out[rows, :, channels] = np.rint(np.clip(chunk, 0.0, 1.0) * scale)
+    return out[:, :, 0] if out.shape[2] == 1 else out
 
 
 def to_pil(img: DecodedImage) -> Image.Image:

@@ -117,3 +117,20 @@ def test_to_pil_reduces_16_bit_colour_to_rounded_8_bit(channels: int, mode: str)
     pil = to_pil(from_array(arr))
     assert pil.mode == mode
     np.testing.assert_array_equal(np.asarray(pil), np.rint(arr / 257).astype(np.uint8))
+
+
+def test_integer_conversion_in_bands_equals_the_whole_formula(monkeypatch):
+    """Huge outputs are quantised a band of rows at a time (no full-size float temporaries)."""
+    import srlab.io.image as image_module
+
+    rng = np.random.default_rng(0)
+    rgb = (rng.random((37, 11, 3), dtype=np.float32) * 1.2 - 0.1).astype(np.float32)
+    alpha = rng.random((37, 11), dtype=np.float32)
+    img = DecodedImage(rgb, alpha, 8)
+    monkeypatch.setattr(image_module, "_QUANTIZE_BAND", 50)  # bands of one row
+    for dtype, scale in ((np.uint8, 255), (np.uint16, 65535)):
+        expected = np.rint(np.clip(np.dstack([rgb, alpha]), 0, 1) * np.float32(scale))
+        assert np.array_equal(to_array(img, dtype), expected.astype(dtype))
+    rgb[5, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        to_array(img, np.uint8)
