@@ -11,7 +11,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from srlab.archs.fast_srfbn import FastSRFBN, authors_keymap
-from tests.archs.formula_weights import formula_state
+from tests.archs.authors_files import formula_state
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from srlab.archs.gmgbp import GMGBP, ClassicUpscale, authors_keymap
 from srlab.data.resize import imresize
 from srlab.infer.upscaler import Upscaler
 from srlab.zoo import ModelLoadError, load_model
+from tests.archs.authors_files import listed_shapes
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +48,7 @@ def test_trainable_parameter_count_is_the_authors():
 
 
 def test_key_map_names_exactly_the_released_tensors(authors: Path):
-    listed = {}
-    for line in (authors / "keys.txt").read_text().splitlines():
-        name, shape = line.split(" ", 1)
-        listed[name] = tuple(json.loads(shape))
+    listed = listed_shapes(authors / "keys.txt")
     keymap = authors_keymap()
     ours = {theirs: keymap.shapes[k] for k, theirs in keymap.ours_to_theirs.items()}
     assert ours == listed

@@ -1,6 +1,5 @@
 """SRResCGAN's G_SR is the authors' network number for number; its parts do what they claim."""
 
-import json
 import math
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from safetensors.torch import load_file, save_file
 from srlab.archs.srrescgan import SRResCGANGenerator, authors_keymap, l2_projection, wmad_sigma
 from srlab.infer.upscaler import Upscaler
 from srlab.zoo import ModelLoadError, load_model
+from tests.archs.authors_files import listed_shapes
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,7 @@ def test_parameter_count_is_the_authors():
 
 
 def test_key_map_names_exactly_the_released_tensors(authors: Path):
-    listed = {}
-    for line in (authors / "keys.txt").read_text().splitlines():
-        name, shape = line.split(" ", 1)
-        listed[name] = tuple(json.loads(shape))
+    listed = listed_shapes(authors / "keys.txt")
     keymap = authors_keymap()
     assert {theirs: keymap.shapes[k] for k, theirs in keymap.ours_to_theirs.items()} == listed
 

@@ -20,6 +20,14 @@ def train(args: list[str], *, launcher: list[str] | None = None) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def train_shrunk(config: str, run_dir: Path, overrides: list[str]) -> None:
+    """Train a shipped config with `--set` overrides (e.g. to shrink it for a test)."""
+    args = [config, "--run-dir", str(run_dir)]
+    for item in overrides:
+        args += ["--set", item]
+    train(args)
+
+
 def metric(run_dir: Path, name: str) -> float:
     rows = [line.split(",") for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
     return float([value for _, key, value in rows if key == name][-1])
@@ -103,10 +111,7 @@ def test_gmgbp_stage2_runs_with_its_discriminator(shared_dir, tmp_path):
         "networks.d.options.features=8", "networks.d.options.growth=4",
         "recipe.gmgbp.configurations=[1,2]",
     ]
-    args = ["configs/gmgbp-stage2-x4.yaml", "--run-dir", str(run_dir)]
-    for item in overrides:
-        args += ["--set", item]
-    train(args)
+    train_shrunk("configs/gmgbp-stage2-x4.yaml", run_dir, overrides)
     weights, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))
     assert set(weights) == {"g", "d"}
     logged = (run_dir / "metrics.csv").read_text()
@@ -125,10 +130,7 @@ def test_srrescycgan_stage_b_runs_all_four_networks(shared_dir, tmp_path):
         "networks.g_lr.options={features: 8, blocks: 1}",
         "networks.d_y.options={features: 8}",
     ]
-    args = ["configs/srrescycgan-stageB-x4.yaml", "--run-dir", str(run_dir)]
-    for item in overrides:
-        args += ["--set", item]
-    train(args)
+    train_shrunk("configs/srrescycgan-stageB-x4.yaml", run_dir, overrides)
     weights, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))
     assert set(weights) == {"g", "d_x", "g_lr", "d_y"}
     logged = (run_dir / "metrics.csv").read_text()
@@ -176,10 +178,7 @@ def test_fast_srfbn_stage2_supervises_every_step(shared_dir, tmp_path, random_vg
         "networks.d.options={input_size: 32, conv_bias: true, attention: true, features: 16}",
         f"recipe.losses[1].options.weights_path={vgg}",
     ]
-    args = ["configs/fast-srfbn-stage2-x16.yaml", "--run-dir", str(run_dir)]
-    for item in overrides:
-        args += ["--set", item]
-    train(args)
+    train_shrunk("configs/fast-srfbn-stage2-x16.yaml", run_dir, overrides)
     logged = (run_dir / "metrics.csv").read_text()
     for step in range(4):
         for term in ("l1", "perceptual", "tv_squared", "fourier"):

@@ -1,11 +1,20 @@
-"""The shared fixtures' formula weights (../shared/data/*-authors/README.md), built from a keys
-file in the authors' naming, so our modules can be loaded with them through a key map."""
+"""Reading the authors' fixtures in ../shared/data/*-authors/: their key lists, and the formula
+weights built from them (see those READMEs), which our modules load through a key map."""
 
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
+
+
+def listed_shapes(keys_file: Path) -> dict[str, tuple[int, ...]]:
+    """Name → shape of every tensor in a keys file (`name [d0, d1, ...] notes`)."""
+    shapes = {}
+    for line in keys_file.read_text().splitlines():
+        name, rest = line.split(" ", 1)
+        shapes[name] = tuple(json.loads(rest[: rest.index("]") + 1]))
+    return shapes
 
 
 def formula_state(keys_file: Path, gain: float, built: dict[str, torch.Tensor]) -> dict:
