@@ -1,4 +1,5 @@
-"""Reading user-supplied weight files (torchvision/lpips `.pth` or `.safetensors` state dicts)."""
+"""Reading weight files: `.safetensors`, or PyTorch pickles read with `weights_only=True` (no code
+in them ever runs)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+PICKLE_SUFFIXES = (".pth", ".pt", ".model", ".ckpt")
+
 
 def read_state_file(
-    path: str | Path, *, what: str, hint: str, error: type[Exception]
+    path: str | Path,
+    *,
+    what: str,
+    hint: str,
+    error: type[Exception],
+    unwrap: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """The tensors of a state-dict file, `.pth`/`.pt` read with `weights_only=True`.
+    """The tensors of a state-dict file; pickles (`.pth`, `.pt`, `.model`, `.ckpt`) are read with
+    `weights_only=True`. `unwrap` takes the weights out of training checkpoints (BasicSR's
+    `params_ema`, then `params`; Lightning's `state_dict`).
 
     Every failure is one line naming the file and what it should be (`what`, `hint`): a missing
     file raises FileNotFoundError, anything else `error`.
@@ -19,8 +29,8 @@ def read_state_file(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} not found; {hint}")
-    if path.suffix not in (".safetensors", ".pth", ".pt"):
-        raise error(f"{what} file {path}: use a .pth, .pt or .safetensors file; {hint}")
+    if path.suffix not in (".safetensors", *PICKLE_SUFFIXES):
+        raise error(f"{what} file {path}: use a .safetensors, .pth or .pt file; {hint}")
     try:
         if path.suffix == ".safetensors":
             state = load_file(str(path))
@@ -29,6 +39,11 @@ def read_state_file(
     except Exception as exc:
         reason = " ".join(str(exc).split())
         raise error(f"cannot read {what} file {path} ({reason}); {hint}") from exc
+    if unwrap and isinstance(state, dict):
+        for wrapper in ("params_ema", "params", "state_dict"):
+            if isinstance(state.get(wrapper), dict):
+                state = state[wrapper]
+                break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise error(f"{what} file {path} does not hold a flat state dict of tensors; {hint}")
     return state

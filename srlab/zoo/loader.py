@@ -23,11 +23,11 @@ from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.archs.keymap import ForeignWeightsError, KeyMap, mismatches
+from srlab.archs.weights import PICKLE_SUFFIXES, read_state_file
 from srlab.io import atomic_write
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
 
 METADATA_KEY = "srlab"
-PICKLE_SUFFIXES = (".pth", ".pt", ".model", ".ckpt")
 
 
 class ModelLoadError(Exception):
@@ -124,26 +124,14 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
 
 
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
-    """A PyTorch state-dict pickle, read without running any code it might carry; BasicSR's
-    `params_ema` / `params` and Lightning-style `state_dict` wrappers are unwrapped."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        reason = " ".join(str(err).split())[:300]
-        raise ModelLoadError(
-            f"{path}: not a plain PyTorch state dict (srlab reads pickles with "
-            f"weights_only=True and runs no code from them): {reason}"
-        ) from err
-    if isinstance(state, dict):
-        for wrapper in ("params_ema", "params", "state_dict"):
-            if isinstance(state.get(wrapper), dict):
-                state = state[wrapper]
-                break
-    if not isinstance(state, dict) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise ModelLoadError(f"{path}: does not hold a flat state dict of tensors")
-    return {str(k): v for k, v in state.items()}
+    """A PyTorch state-dict pickle, read without running any code it might carry."""
+    return read_state_file(
+        path,
+        what="model weights",
+        hint="srlab reads pickles with weights_only=True and runs no code from them",
+        error=ModelLoadError,
+        unwrap=True,
+    )
 
 
 def _recognise(
@@ -191,8 +179,8 @@ def _build(
     if entry.spec is None:
         raise ModelLoadError(f"{name}: {arch!r} is not a super-resolution network")
     if scale is None:
-        native = entry.spec.supports_scale(DEFAULT_SCALE)
-        scale = options.get("scale", DEFAULT_SCALE if native else entry.spec.scales[0])
+        default_ok = entry.spec.supports_scale(DEFAULT_SCALE)
+        scale = options.get("scale", DEFAULT_SCALE if default_ok else entry.spec.scales[0])
     if not entry.spec.supports_scale(scale):
         native = ", ".join(f"x{s}" for s in entry.spec.scales)
         raise ModelLoadError(f"{name}: runs at {native}, not x{scale}")
