@@ -38,12 +38,16 @@ class _NoiseInputs(nn.Module):
 
 
 class _Clamped(nn.Module):
-    def __init__(self, net: nn.Module) -> None:
+    """The network's final image, clamped (multi-output networks: their last step only)."""
+
+    def __init__(self, net: nn.Module, multi_output: bool) -> None:
         super().__init__()
         self.net = net
+        self.multi_output = multi_output
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return self.net(lr).clamp(0.0, 1.0)
+        out = self.net(lr, last_only=True)[-1] if self.multi_output else self.net(lr)
+        return out.clamp(0.0, 1.0)
 
 
 def onnx_inputs(
@@ -70,6 +74,8 @@ def torch_reference(model: LoadedModel, inputs: dict[str, np.ndarray]) -> np.nda
         if model.spec.takes_noise:
             maps = [torch.from_numpy(inputs[k]) for k in _noise_map_names(inputs)]
             out = model.module(lr, float(inputs["noise_amplitude"]), noise_maps=maps)
+        elif model.spec.multi_output:
+            out = model.module(lr)[-1]
         else:
             out = model.module(lr)
     return out.clamp(0.0, 1.0).numpy()
@@ -97,7 +103,10 @@ def export_onnx(model: LoadedModel, path: str | Path, *, overwrite: bool = False
         "sr": {0: "batch", 2: "sr_height", 3: "sr_width"},
         **{m: {0: "batch", 2: f"{m}_height", 3: f"{m}_width"} for m in _noise_map_names(example)},
     }
-    wrapper = _NoiseInputs(module) if model.spec.takes_noise else _Clamped(module)
+    if model.spec.takes_noise:
+        wrapper: nn.Module = _NoiseInputs(module)
+    else:
+        wrapper = _Clamped(module, model.spec.multi_output)
     description = json.dumps(
         {"arch": model.arch, "options": model.options, "scale": model.scale, "inputs": names}
     )

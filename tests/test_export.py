@@ -39,6 +39,18 @@ def test_plain_networks_export_too(tmp_path: Path):
     assert check_onnx(model, graph) < 1e-4
 
 
+def test_multi_output_networks_export_their_final_image(tmp_path: Path):
+    from srlab.archs.fast_srfbn import FastSRFBN
+
+    torch.manual_seed(0)
+    options = {"scale": 4, "features": 16, "steps": 2, "blocks": 1}
+    file = save_model(tmp_path / "srfbn.safetensors", FastSRFBN(**options), arch="fast_srfbn",
+                      options=options)
+    model = load_model(file)
+    graph = export_onnx(model, tmp_path / "srfbn.onnx")
+    assert check_onnx(model, graph) < 1e-4
+
+
 def test_what_onnx_cannot_hold_is_refused(tmp_path: Path):
     with pytest.raises(ExportError, match="not a network"):
         export_onnx(load_model("bicubic"), tmp_path / "b.onnx")
