@@ -151,9 +151,6 @@ def _authors_name(key: str) -> str:
 
 def authors_keymap() -> KeyMap:
     """How the authors' SRFBN(num_features=64, num_steps=4, num_groups=6, ×16) names ours."""
-    state = FastSRFBN().state_dict()
-    return KeyMap(
-        source="the Fast-SRFBN authors' generator (jzrita/NTIRE2020_sysu-AIR)",
-        ours_to_theirs={k: _authors_name(k) for k in state},
-        shapes={k: tuple(v.shape) for k, v in state.items()},
+    return KeyMap.from_module(
+        "the Fast-SRFBN authors' generator (jzrita/NTIRE2020_sysu-AIR)", FastSRFBN(), _authors_name
     )

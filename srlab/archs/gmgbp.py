@@ -360,9 +360,6 @@ def _authors_name(key: str) -> str:
 
 def authors_keymap() -> KeyMap:
     """How the authors' state dicts (pnavarre/pirm-sr-2018) name our parameters."""
-    module = GMGBP()
-    return KeyMap(
-        source="the G-MGBP authors' release (pnavarre/pirm-sr-2018)",
-        ours_to_theirs={k: _authors_name(k) for k in module.state_dict()},
-        shapes={k: tuple(v.shape) for k, v in module.state_dict().items()},
+    return KeyMap.from_module(
+        "the G-MGBP authors' release (pnavarre/pirm-sr-2018)", GMGBP(), _authors_name
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 
 class ForeignWeightsError(ValueError):
@@ -26,6 +27,16 @@ class KeyMap:
     def __post_init__(self) -> None:
         if len(set(self.ours_to_theirs.values())) != len(self.ours_to_theirs):
             raise ValueError(f"key map for {self.source} is not one-to-one")
+
+    @classmethod
+    def from_module(cls, source: str, module: nn.Module, rename: Callable[[str], str]) -> KeyMap:
+        """The map of `module`'s state dict, each key renamed to the foreign layout by `rename`."""
+        state = module.state_dict()
+        return cls(
+            source=source,
+            ours_to_theirs={k: rename(k) for k in state},
+            shapes={k: tuple(v.shape) for k, v in state.items()},
+        )
 
     @property
     def theirs_to_ours(self) -> dict[str, str]:

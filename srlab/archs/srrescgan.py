@@ -125,9 +125,6 @@ def _authors_name(key: str) -> str:
 
 def authors_keymap() -> KeyMap:
     """How the authors' G_SR releases (RaoUmer/SRResCGAN, old-style weight_norm) name ours."""
-    state = SRResCGANGenerator().state_dict()
-    return KeyMap(
-        source="the SRResCGAN authors' G_SR (RaoUmer/SRResCGAN)",
-        ours_to_theirs={k: _authors_name(k) for k in state},
-        shapes={k: tuple(v.shape) for k, v in state.items()},
+    return KeyMap.from_module(
+        "the SRResCGAN authors' G_SR (RaoUmer/SRResCGAN)", SRResCGANGenerator(), _authors_name
     )

@@ -64,10 +64,8 @@ def test_reproduces_the_authors_discriminator(authors: Path):
 
     d = VGGStyleDiscriminator(input_size=384, conv_bias=True, attention=True).eval()
     assert sum(p.numel() for p in d.parameters()) == 21_404_843
-    state = d.state_dict()
-    keymap = KeyMap("Fast-SRFBN D", {k: fast_srfbn_authors_name(k) for k in state},
-                    {k: tuple(v.shape) for k, v in state.items()})
-    built = {keymap.ours_to_theirs[k]: v for k, v in state.items()}
+    keymap = KeyMap.from_module("Fast-SRFBN D", d, fast_srfbn_authors_name)
+    built = {keymap.ours_to_theirs[k]: v for k, v in d.state_dict().items()}
     gain = json.loads((authors / "cases.json").read_text())["cases"]["discriminator"]["gain"]
     d.load_state_dict(keymap.import_state(
         formula_state(authors / "discriminator_keys.txt", gain, built)
