@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from srlab import __version__
-from srlab.cli import eval, export, sweep, train, upscale
+from srlab.cli import eval, export, record, sweep, train, upscale
 
 USAGE_ERROR = 255
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval.add_parser(commands)
     sweep.add_parser(commands)
     export.add_parser(commands)
+    record.add_parser(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ phases each iteration and owns everything around them.
 from __future__ import annotations
 
 import contextlib
+import platform
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -202,6 +203,7 @@ class Trainer:
             total=cfg.iterations, initial=self.iteration, unit="it", disable=not self.progress,
             desc=self.cfg.name, dynamic_ncols=True,
         )
+        self.log.info(f"training from iteration {self.iteration} on {self._hardware()}")
         waited = 0.0
         started = time.perf_counter()
         scores = None
@@ -240,6 +242,14 @@ class Trainer:
         self.log.close()
         shutdown(self.ctx)
         return scores
+
+    def _hardware(self) -> str:
+        """What this process trains on, for the run's record."""
+        if self.device.type == "cuda":
+            name = torch.cuda.get_device_name(self.device)
+        else:
+            name = f"cpu, {torch.get_num_threads()} threads ({_cpu_model()})"
+        return f"{name} x{self.ctx.world_size}" if self.ctx.world_size > 1 else name
 
     def _to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         fmt = torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
@@ -337,3 +347,12 @@ class Trainer:
             self.run_dir / MODEL_FILE, self.generator_for_eval(),
             arch=self.cfg.networks[name].arch, options=options, overwrite=True,
         )
+
+
+def _cpu_model() -> str:
+    """The CPU's marketing name where the OS tells it (Linux), else what Python knows."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"

@@ -2,10 +2,8 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors.torch import load_file
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
@@ -15,17 +13,6 @@ from srlab.train.data import build_train_loader
 from srlab.train.schema import ExperimentConfig
 from srlab.train.trainer import MODEL_FILE, Trainer
 from srlab.zoo import load_model
-
-
-@pytest.fixture(scope="module")
-def hr_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("hr")
-    rng = np.random.default_rng(0)
-    for i in range(5):
-        base = rng.random((26, 15, 3))  # large enough for NIQE's two 96² blocks
-        img = np.kron(base, np.ones((8, 8, 1)))[:200, :112] * 255
-        Image.fromarray(img.astype(np.uint8)).save(folder / f"img{i}.png")
-    return folder
 
 
 def tiny_config(hr_folder: Path, **train) -> dict:
