@@ -29,6 +29,7 @@ from srlab.evaluate import (
 )
 from srlab.infer.upscaler import Upscaler
 from srlab.io import atomic_write
+from srlab.plotting import pyplot, save_figure
 from srlab.zoo import LoadedModel, load_model
 
 _TITLES = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "niqe": "NIQE", "lpips": "LPIPS"}
@@ -158,11 +159,7 @@ def write_csv(report: SweepReport, path: Path, overwrite: bool = False) -> Path:
 def write_plot(report: SweepReport, path: Path, overwrite: bool = False) -> Path:
     """The perception–distortion plane: PSNR-Y across, each perceptual score up (lower is
     better for NIQE and LPIPS), points labelled with W; bicubic marked for reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    plt = pyplot()
     perceptual = [c for c in ("niqe", "lpips") if c in report.columns] or ["ssim_y"]
     fig, axes = plt.subplots(1, len(perceptual), figsize=(5.5 * len(perceptual), 4.5))
     axes = np.atleast_1d(axes)
@@ -180,11 +177,4 @@ def write_plot(report: SweepReport, path: Path, overwrite: bool = False) -> Path
         ax.legend()
     fig.suptitle(f"{report.model} x{report.scale}: noise amplitude W ({report.image_count} images)")
     fig.tight_layout()
-
-    def write(tmp: Path) -> None:
-        fig.savefig(tmp, dpi=120)
-
-    try:
-        return atomic_write(path, write, overwrite=overwrite)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path, overwrite=overwrite)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srlab.io import atomic_write
+from srlab.plotting import pyplot, save_figure
 from srlab.train.logbook import LOG_FILE, METRICS_FILE
 
 # A process starting (fresh or resumed) begins a new span of the log; its hardware follows "on"
@@ -129,11 +129,7 @@ def write_curves(record: TrainingRecord, path: Path, *, overwrite: bool = False,
                  window: int = 8) -> Path:
     """Loss curves (running mean over `window` logged points, raw values faint behind) and,
     when the run validated, PSNR-Y against bicubic; one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    plt = pyplot()
     panels = 2 if record.validation else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.2))
     axes = np.atleast_1d(axes)
@@ -164,11 +160,4 @@ def write_curves(record: TrainingRecord, path: Path, *, overwrite: bool = False,
         axes[1].legend()
     fig.suptitle(record.name)
     fig.tight_layout()
-
-    def write(tmp: Path) -> None:
-        fig.savefig(tmp, dpi=110)
-
-    try:
-        return atomic_write(path, write, overwrite=overwrite)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path, overwrite=overwrite, dpi=110)

@@ -248,7 +248,8 @@ class Trainer:
         if self.device.type == "cuda":
             name = torch.cuda.get_device_name(self.device)
         else:
-            name = f"cpu, {torch.get_num_threads()} threads ({_cpu_model()})"
+            threads = torch.get_num_threads()
+            name = f"cpu, {threads} thread{'s' * (threads != 1)} ({_cpu_model()})"
         return f"{name} x{self.ctx.world_size}" if self.ctx.world_size > 1 else name
 
     def _to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
