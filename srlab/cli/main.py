@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from srlab import __version__
-from srlab.cli import eval, export, record, sweep, train, upscale
+from srlab.cli import eval, export, models, record, sweep, train, upscale
 
 USAGE_ERROR = 255
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"srlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     upscale.add_parser(commands)
+    models.add_parser(commands)
     train.add_parser(commands)
     eval.add_parser(commands)
     sweep.add_parser(commands)

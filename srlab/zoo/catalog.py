@@ -62,7 +62,8 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
                 "(a short CPU run from the authors' perceptual init); x4"
             ),
             weights="srrescycgan-srlab-x4.safetensors",
-            license="MIT (srlab; started from the SRResCGAN authors' MIT weights)",
+            license="MIT (srlab; fine-tuned from the authors' MIT weights, "
+            "weights/LICENSE-MIT-SRResCGAN.txt)",
             source="configs/srrescycgan-stageB-x4.yaml, 300 iterations (docs/models.md)",
         ),
     }
