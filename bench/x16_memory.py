@@ -1,7 +1,7 @@
 """Fast-SRFBN ×16 on a 1020×678 photo (a 16320×10848 output): peak memory and time.
 
-Runs the authors' configuration (64 features, T = 4, 6 IMDBs; seeded random weights, since no
-trained ×16 model ships) through `Upscaler` with its default tile and writes the result as an
+Runs the shipped `fast-srfbn-srlab-x16` (the authors' configuration: 64 features, T = 4,
+6 IMDBs) through `Upscaler` with its default tile and writes the result as an
 8-bit PNG, in a fresh process, then prints peak resident memory beside the sizes of the output
 (float32 accumulator and 8-bit image) and of ONE full-size 64-channel feature map, which untiled
 inference would hold several of.
@@ -25,15 +25,12 @@ H, W, SCALE = 678, 1020, 16
 
 def child(tile: int | None, half: bool) -> None:
     import numpy as np
-    import torch
 
-    from srlab.archs.fast_srfbn import SPEC, FastSRFBN
     from srlab.infer.upscaler import Upscaler
     from srlab.io import DecodedImage, write_image
-    from srlab.zoo import LoadedModel
+    from srlab.zoo import load_model
 
-    torch.manual_seed(0)
-    model = LoadedModel("fast-srfbn", "fast_srfbn", SCALE, FastSRFBN().eval(), SPEC)
+    model = load_model("fast-srfbn-srlab-x16")
     rgb = np.random.default_rng(0).random((H, W, 3), dtype=np.float32)
     image = DecodedImage(rgb=rgb, alpha=None, bit_depth=8, format="PNG", path=None)
     upscaler = Upscaler(model, tile=tile, half=half)

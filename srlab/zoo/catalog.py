@@ -66,6 +66,16 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             "weights/LICENSE-MIT-SRResCGAN.txt)",
             source="configs/srrescycgan-stageB-x4.yaml, 300 iterations (docs/models.md)",
         ),
+        "fast-srfbn-srlab-x16": ZooEntry(
+            arch="fast_srfbn",
+            options={"scale": 16},
+            description=(
+                "Fast-SRFBN (the authors' 64-feature, 4-step, 6-IMDB network) trained by srlab "
+                "with L1 at every step on a small CPU budget; x16"
+            ),
+            weights="fast-srfbn-srlab-x16.safetensors",
+            source="configs/fast-srfbn-stage1-x16-cpu.yaml (training record in docs/results/)",
+        ),
     }
 )
 
