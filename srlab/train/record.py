@@ -20,6 +20,7 @@ from srlab.train.logbook import LOG_FILE, METRICS_FILE
 # (older runs logged only their resumptions, without hardware).
 _SEGMENT_START = re.compile(r"^(training from iteration \d+|resumed from \S+ at iteration \d+)")
 _HARDWARE = re.compile(r"^training from iteration \d+ on (.+)$")
+_ITERATION = re.compile(r"(?:iteration |iter_)(\d+)")
 _TIMESTAMP = "%Y-%m-%d %H:%M:%S,%f"
 
 
@@ -45,26 +46,35 @@ def read_metrics(path: Path) -> dict[str, dict[int, float]]:
     return dict(curves)
 
 
-def logged_wall_seconds(path: Path) -> tuple[float, int, list[str]]:
-    """(seconds, processes, hardware) from the trainer's log: each process's span runs from its
-    start line to its last line; the time between processes is not training."""
+@dataclass
+class LogSummary:
+    seconds: float  # summed over the processes' spans; the time between processes is not training
+    processes: int
+    hardware: list[str]
+    last_iteration: int  # the furthest iteration the log names (checkpoints, resumes, stops)
+
+
+def read_log(path: Path) -> LogSummary:
+    """What the trainer's log says: each process's span runs from its start line to its last
+    line, and every line naming an iteration (or a checkpoint folder) counts for the last one."""
     spans: list[list[datetime]] = []
     hardware: list[str] = []
+    last = 0
     for line in path.read_text(encoding="utf-8").splitlines():
-        stamp, _, message = line[:23], line[23:24], line[24:]
+        stamp, message = line[:23], line[24:]
         try:
             when = datetime.strptime(stamp, _TIMESTAMP)
         except ValueError:
             continue
-        starts = _SEGMENT_START.match(message)
-        if not spans or (starts and len(spans[-1]) > 1):
+        if not spans or (_SEGMENT_START.match(message) and len(spans[-1]) > 1):
             spans.append([when])
         else:
             spans[-1].append(when)
         if (found := _HARDWARE.match(message)) and found.group(1) not in hardware:
             hardware.append(found.group(1))
+        last = max([last, *map(int, _ITERATION.findall(message))])
     seconds = sum((span[-1] - span[0]).total_seconds() for span in spans)
-    return seconds, len(spans), hardware
+    return LogSummary(seconds, len(spans), hardware, last)
 
 
 def read_record(run_dir: Path) -> TrainingRecord:
@@ -74,7 +84,7 @@ def read_record(run_dir: Path) -> TrainingRecord:
         if not path.is_file():
             raise ValueError(f"{run_dir} is not a training run: {path.name} is missing")
     curves = read_metrics(metrics_path)
-    seconds, processes, hardware = logged_wall_seconds(log_path)
+    log = read_log(log_path)
     validation: dict[int, dict[str, float]] = defaultdict(dict)
     bicubic: dict[str, float] = {}
     for name, values in curves.items():
@@ -87,11 +97,11 @@ def read_record(run_dir: Path) -> TrainingRecord:
         name: values for name, values in curves.items()
         if name.startswith("train/") and name != "train/data_wait_share"
     }
-    last = max((it for values in curves.values() for it in values), default=0)
+    logged = max((it for values in curves.values() for it in values), default=0)
     return TrainingRecord(
-        name=run_dir.name, iterations=last, wall_seconds=seconds, processes=processes,
-        hardware=hardware, bicubic=bicubic, validation=dict(sorted(validation.items())),
-        losses=losses,
+        name=run_dir.name, iterations=max(logged, log.last_iteration), wall_seconds=log.seconds,
+        processes=log.processes, hardware=log.hardware, bicubic=bicubic,
+        validation=dict(sorted(validation.items())), losses=losses,
     )
 
 

@@ -66,6 +66,16 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             "weights/LICENSE-MIT-SRResCGAN.txt)",
             source="configs/srrescycgan-stageB-x4.yaml, 300 iterations (docs/models.md)",
         ),
+        "gmgbp-srlab-x4": ZooEntry(
+            arch="gmgbp",
+            options={"scale": 4},
+            description=(
+                "G-MGBP trained from scratch by srlab (stage 1: L1 and back-projection at W = 0) "
+                "on our 125 training photos, on a 2-core CPU; x4"
+            ),
+            weights="gmgbp-srlab-x4.safetensors",
+            source="configs/gmgbp-stage1-x4-cpu.yaml (training record in docs/results/)",
+        ),
         "fast-srfbn-srlab-x16": ZooEntry(
             arch="fast_srfbn",
             options={"scale": 16},

@@ -4,7 +4,7 @@
 import pytest
 
 from srlab.cli.main import main
-from srlab.train.record import logged_wall_seconds, read_metrics, read_record
+from srlab.train.record import read_log, read_metrics, read_record
 from tests.train.test_trainer import run, tiny_config
 
 LOG = """\
@@ -13,15 +13,16 @@ LOG = """\
 2026-01-01 10:10:00,000 checkpoint b
 2026-01-01 12:00:00,000 resumed from b at iteration 200
 2026-01-01 12:00:01,000 training from iteration 200 on NVIDIA H100
-2026-01-01 12:30:00,000 checkpoint c
+2026-01-01 12:30:00,000 checkpoint runs/x/checkpoints/iter_00000900
+2026-01-01 12:30:09,000 interrupted at iteration 907; saving a checkpoint
 """
 
 
 def test_wall_time_sums_process_spans_and_skips_the_pauses(tmp_path):
     (tmp_path / "train.log").write_text(LOG)
-    seconds, processes, hardware = logged_wall_seconds(tmp_path / "train.log")
-    assert (seconds, processes) == (600 + 1800, 2)
-    assert hardware == ["cpu, 2 threads (Some CPU)", "NVIDIA H100"]
+    log = read_log(tmp_path / "train.log")
+    assert (log.seconds, log.processes, log.last_iteration) == (600 + 1809, 2, 907)
+    assert log.hardware == ["cpu, 2 threads (Some CPU)", "NVIDIA H100"]
 
 
 def test_later_values_win_at_iterations_logged_again_after_a_resume(tmp_path):

@@ -16,3 +16,8 @@ def psnr_gain(model: str, folder: Path, scale: int, images: int) -> float:
 def test_fast_srfbn_srlab_x16_beats_bicubic(shared_dir: Path):
     # 14 dev photos: +0.99 dB; these four: +0.52 dB
     assert psnr_gain("fast-srfbn-srlab-x16", shared_dir / "data/photos/dev", 16, 4) > 0.3
+
+
+def test_gmgbp_srlab_x4_beats_bicubic(shared_dir: Path):
+    # 14 dev photos: +2.13 dB; these four: +1.20 dB
+    assert psnr_gain("gmgbp-srlab-x4", shared_dir / "data/photos/dev", 4, 4) > 0.9
