@@ -93,9 +93,14 @@ class FastSRFBN(nn.Module):
     """N×3×H×W in 0..1 → the list of T images N×3×sH×sW (0..1 scale, not clamped)."""
 
     def __init__(
-        self, scale: int = 16, features: int = 64, steps: int = 4, blocks: int = 6
+        self, scale: int = 16, features: int = 64, steps: int = 4, blocks: int = 6,
+        init: str = "default",
     ) -> None:
+        """`init`: "default" keeps PyTorch's initialisation; "authors" is theirs (Kaiming-normal,
+        fan-in, ReLU gain on every convolution and transposed convolution, zero biases)."""
         super().__init__()
+        if init not in ("default", "authors"):
+            raise ValueError(f"Fast-SRFBN init is 'default' or 'authors', not {init!r}")
         if scale not in UPSAMPLERS:
             known = ", x".join(map(str, UPSAMPLERS))
             raise ValueError(f"Fast-SRFBN runs at x{known}, not x{scale}")
@@ -111,6 +116,17 @@ class FastSRFBN(nn.Module):
         )
         self.tail = nn.Conv2d(features, 3, 3, padding=1)
         self.add_mean = MeanShift(value_range=255.0, sign=1)
+        if init == "authors":
+            self._authors_init()
+
+    def _authors_init(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d | nn.ConvTranspose2d) and not isinstance(
+                module, MeanShift
+            ):
+                nn.init.kaiming_normal_(module.weight, a=0, mode="fan_in")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor, *, last_only: bool = False) -> list[torch.Tensor]:
         """Every step's image, or with `last_only` just the last one (inference: the feedback

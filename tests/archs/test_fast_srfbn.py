@@ -26,6 +26,25 @@ def test_parameter_count_is_the_factsheets():
     assert sum(p.numel() for p in net.feedback.blocks[0].parameters()) == 71_255
 
 
+def test_authors_initialisation_is_kaiming_normal_with_zero_biases():
+    torch.manual_seed(0)
+    net = FastSRFBN(scale=4, steps=1, blocks=1, init="authors")
+    default = FastSRFBN(scale=4, steps=1, blocks=1)
+    for conv, fan_in in ((net.squeeze[0], 256), (net.upsample[0], 64 * 8 * 8)):
+        expected = (2 / fan_in) ** 0.5  # ReLU gain, fan-in
+        assert conv.weight.std().item() == pytest.approx(expected, rel=0.03)
+        assert conv.weight.mean().abs().item() < 0.05 * expected
+    biases = [m.bias for m in net.modules()
+              if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+              and m not in (net.sub_mean, net.add_mean)]
+    assert biases and all(torch.count_nonzero(b) == 0 for b in biases)
+    assert torch.equal(net.sub_mean.bias, default.sub_mean.bias)  # mean shifts untouched
+    # PyTorch's default draws far smaller transposed-convolution weights
+    assert default.upsample[0].weight.std() < 0.5 * net.upsample[0].weight.std()
+    with pytest.raises(ValueError, match="init"):
+        FastSRFBN(init="xavier")
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4, 8, 16])
 def test_every_step_is_an_image_at_the_scale(scale: int):
     net = FastSRFBN(scale=scale, features=16, steps=3, blocks=1)
