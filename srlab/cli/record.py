@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 from srlab.io import atomic_write
-from srlab.train.logbook import METRICS_FILE
+from srlab.train.logbook import CONFIG_FILE, METRICS_FILE
 from srlab.train.record import format_markdown, read_record, write_curves
 
-CONFIG_FILE = "config.yaml"
 OUTPUTS = ("record.md", "curves.png", CONFIG_FILE, METRICS_FILE)
 
 

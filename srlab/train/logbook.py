@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+CONFIG_FILE = "config.yaml"  # the resolved config, written by the trainer
 LOG_FILE = "train.log"
 METRICS_FILE = "metrics.csv"
 

@@ -28,14 +28,13 @@ from srlab.train import checkpoint as ckpt
 from srlab.train.data import build_train_loader, build_val_pairs
 from srlab.train.distributed import init_distributed, shutdown
 from srlab.train.ema import EMA
-from srlab.train.logbook import Logbook
+from srlab.train.logbook import CONFIG_FILE, Logbook
 from srlab.train.optim import build_optimizer, build_scheduler
 from srlab.train.schema import ExperimentConfig, NetworkConfig
 from srlab.train.validate import Extras, ValScores, bicubic_scores, validate
 from srlab.zoo import save_model
 from srlab.zoo.loader import load_state_strict, load_weights
 
-CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.safetensors"
 
 

@@ -70,10 +70,7 @@ def load_model(
     if not path.exists():
         known = ", ".join(sorted(CATALOG))
         raise ModelLoadError(f"{key}: no such model name ({known}) or file")
-    if path.suffix in PICKLE_SUFFIXES:
-        tensors, meta = _read_pickle(path), None
-    else:
-        tensors, meta = _read_safetensors(path)
+    tensors, meta = _read_weights(path)
     if meta is None and path.with_suffix(".json").exists():
         meta = _read_sidecar(path)
     if meta is None:
@@ -123,15 +120,19 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
         raise ModelLoadError(f"{path}: corrupt srlab metadata ({err})") from err
 
 
-def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
-    """A PyTorch state-dict pickle, read without running any code it might carry."""
-    return read_state_file(
+def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """Tensors and srlab metadata of a safetensors file, or the tensors of a PyTorch state-dict
+    pickle (no metadata), read without running any code it might carry."""
+    if path.suffix not in PICKLE_SUFFIXES:
+        return _read_safetensors(path)
+    state = read_state_file(
         path,
         what="model weights",
         hint="srlab reads pickles with weights_only=True and runs no code from them",
         error=ModelLoadError,
         unwrap=True,
     )
+    return state, None
 
 
 def _recognise(
@@ -203,10 +204,7 @@ def load_weights(path: str | Path, module: nn.Module, architecture: Architecture
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such weights file")
-    if path.suffix in PICKLE_SUFFIXES:
-        tensors = _read_pickle(path)
-    else:
-        tensors, _ = _read_safetensors(path)
+    tensors, _ = _read_weights(path)
     _load_tensors(str(path), module, tensors, architecture)
 
 

@@ -20,6 +20,15 @@ def train(args: list[str], *, launcher: list[str] | None = None) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Shrinks a shipped config to two fp32 iterations of batch 2, validated on one image and
+# checkpointed at the end (callers add the patch size and network sizes).
+TWO_ITERATIONS = (
+    "train.iterations=2", "train.checkpoint_every=2", "train.val_every=2",
+    "train.tensorboard=false", "train.amp=false", "data.train.batch_size=2",
+    "data.train.num_workers=0", "data.val.max_images=1",
+)
+
+
 def train_shrunk(config: str, run_dir: Path, overrides: list[str]) -> None:
     """Train a shipped config with `--set` overrides (e.g. to shrink it for a test)."""
     args = [config, "--run-dir", str(run_dir)]
@@ -103,10 +112,8 @@ def test_gmgbp_stage2_runs_with_its_discriminator(shared_dir, tmp_path):
     """configs/gmgbp-stage2-x4.yaml, shrunk: both networks train and checkpoint."""
     run_dir = tmp_path / "gmgbp"
     overrides = [
-        "train.iterations=2", "train.checkpoint_every=2", "train.tensorboard=false",
-        "train.amp=false", "data.train.patch_size=8", "data.train.batch_size=2",
-        "data.train.num_workers=0", "data.val.max_images=1", "data.val.niqe=false",
-        "train.val_every=2", "networks.g.pretrained=null",
+        *TWO_ITERATIONS, "data.train.patch_size=8", "data.val.niqe=false",
+        "networks.g.pretrained=null",
         "networks.g.options.features=8", "networks.g.options.growth=4",
         "networks.d.options.features=8", "networks.d.options.growth=4",
         "recipe.gmgbp.configurations=[1,2]",
@@ -123,9 +130,7 @@ def test_srrescycgan_stage_b_runs_all_four_networks(shared_dir, tmp_path):
     """configs/srrescycgan-stageB-x4.yaml, shrunk: the four networks train and checkpoint."""
     run_dir = tmp_path / "cycle"
     overrides = [
-        "train.iterations=2", "train.checkpoint_every=2", "train.tensorboard=false",
-        "train.amp=false", "data.train.patch_size=8", "data.train.batch_size=2",
-        "data.train.num_workers=0", "data.val.max_images=1", "train.val_every=2",
+        *TWO_ITERATIONS, "data.train.patch_size=8",
         "networks.d_x.options.input_size=32", "networks.d_x.options.features=8",
         "networks.g_lr.options={features: 8, blocks: 1}",
         "networks.d_y.options={features: 8}",
@@ -171,9 +176,7 @@ def test_fast_srfbn_stage2_supervises_every_step(shared_dir, tmp_path, random_vg
     save_file(random_vgg_state(), vgg)
     run_dir = tmp_path / "srfbn"
     overrides = [
-        "train.iterations=2", "train.checkpoint_every=2", "train.tensorboard=false",
-        "train.amp=false", "data.train.patch_size=2", "data.train.batch_size=2",
-        "data.train.num_workers=0", "data.val.max_images=1", "train.val_every=2",
+        *TWO_ITERATIONS, "data.train.patch_size=2",
         "networks.g.options={scale: 16, features: 16, steps: 4, blocks: 1}",
         "networks.d.options={input_size: 32, conv_bias: true, attention: true, features: 16}",
         f"recipe.losses[1].options.weights_path={vgg}",
