@@ -20,11 +20,14 @@ PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png")
 def main(target: Path) -> None:
     import skimage
 
+    from srlab.io import atomic_write
+
     source = Path(skimage.__file__).parent / "data"
     target.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:
-        if not (target / name).exists():
-            shutil.copyfile(source / name, target / name)
+        if not (target / name).exists():  # photos already there are kept
+            atomic_write(target / name, lambda tmp, n=name: shutil.copyfile(source / n, tmp),
+                         overwrite=False)
     print(f"{len(PHOTOS)} held-out photos in {target}")
 
 

@@ -30,7 +30,8 @@ def read_state_file(
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} not found; {hint}")
     if path.suffix not in (".safetensors", *PICKLE_SUFFIXES):
-        raise error(f"{what} file {path}: use a .safetensors, .pth or .pt file; {hint}")
+        kinds = ", ".join((".safetensors", *PICKLE_SUFFIXES))
+        raise error(f"{what} file {path}: use a {kinds} file; {hint}")
     try:
         if path.suffix == ".safetensors":
             state = load_file(str(path))

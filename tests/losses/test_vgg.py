@@ -152,6 +152,16 @@ def test_missing_file_error_names_file_and_source(tmp_path):
     assert str(path) in message and "vgg19-dcbb9e9d.pth" in message and "torchvision" in message
 
 
+def test_unknown_file_kind_error_names_the_accepted_kinds(tmp_path):
+    path = tmp_path / "vgg19.h5"
+    path.write_bytes(b"not weights")
+    with pytest.raises(VGGWeightsError) as excinfo:
+        VGG19Features(["conv5_4"], path)
+    message = _one_line(excinfo)
+    assert str(path) in message
+    assert all(kind in message for kind in (".safetensors", ".pth", ".pt", ".model", ".ckpt"))
+
+
 def test_wrong_shape_error(full_state, tmp_path):
     bad = dict(full_state)
     bad["features.2.weight"] = torch.zeros(64, 32, 3, 3)
