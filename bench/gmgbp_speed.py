@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srlab.data.resize import imresize
 from srlab.metrics import psnr
+from srlab.ops.resize import imresize
 from srlab.zoo import load_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srlab.data import imresize
+from srlab.ops import imresize
 
 WIDTH, HEIGHT, FACTOR = 2040, 1356, 4
 

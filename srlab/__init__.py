@@ -1,6 +1,6 @@
 """srlab: single-image super-resolution toolkit.
 
-`srlab.upscale` is resolved lazily so that importing one room (e.g. `srlab.data.resize`)
+`srlab.upscale` is resolved lazily so that importing one room (e.g. `srlab.ops`)
 does not load the whole inference stack.
 """
 

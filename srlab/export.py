@@ -84,7 +84,7 @@ def torch_reference(model: LoadedModel, inputs: dict[str, np.ndarray]) -> np.nda
 def export_onnx(model: LoadedModel, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write `model` as an ONNX graph with free image size (see the module doc)."""
     if model.arch == "bicubic":
-        raise ExportError("bicubic is not a network; resize with srlab.data.imresize instead")
+        raise ExportError("bicubic is not a network; resize with srlab.ops.imresize instead")
     native = getattr(model.module, "native_scale", model.scale)
     if native != model.scale:
         raise ExportError(

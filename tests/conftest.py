@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from srlab.archs.vgg import vgg19_layers
+from srlab.losses.vgg import vgg19_layers
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 import srlab
-from srlab.data.resize import imresize
+from srlab.ops.resize import imresize
 
 
 def test_numpy_in_numpy_out_keeps_dtype():

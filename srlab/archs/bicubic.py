@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from srlab.archs.spec import ModelSpec
-from srlab.data.resize import imresize
+from srlab.ops.resize import imresize
 
 SPEC = ModelSpec(scales=(), receptive_radius=2)
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from srlab.archs.keymap import KeyMap
 from srlab.archs.spec import ModelSpec
-from srlab.data.resize import imresize
+from srlab.ops.resize import imresize
 
 MAX_SCALE = 16
 SPEC = ModelSpec(

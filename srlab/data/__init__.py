@@ -1,4 +1,4 @@
-"""Data preparation: MATLAB-exact resizing, LR degradation models and training batches."""
+"""Data preparation: LR degradation models, paired datasets, patch samplers and training batches."""
 
 from srlab.data.augment import ALL_TRANSFORMS, ROTATIONS, allowed_transforms, dihedral
 from srlab.data.degradations import (
@@ -24,7 +24,6 @@ from srlab.data.pairs import (
     make_val_pairs,
     scan_images,
 )
-from srlab.data.resize import imresize, output_size
 from srlab.data.sampling import PatchPlanner, RFSPlanner, UniformPlanner, pic, pic_edges
 
 __all__ = [
@@ -48,12 +47,10 @@ __all__ = [
     "ValImage",
     "allowed_transforms",
     "dihedral",
-    "imresize",
     "make_degradation",
     "make_train_loader",
     "make_val_pairs",
     "modcrop",
-    "output_size",
     "pic",
     "pic_edges",
     "round_to_8bit",

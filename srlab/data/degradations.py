@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from srlab.data.resize import imresize
+from srlab.ops.resize import imresize
 
 __all__ = [
     "BD",

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srlab.data.resize import imresize
 from srlab.infer.ensemble import self_ensemble
 from srlab.infer.precision import inference_dtype, resolve_device
 from srlab.infer.tiling import plan_tiles
 from srlab.io import DecodedImage
+from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel
 
 DEFAULT_OVERLAP = 16

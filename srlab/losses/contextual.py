@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srlab.archs.vgg import VGG19Features, VGGInputRange
+from srlab.losses.vgg import VGG19Features, VGGInputRange
 
 __all__ = ["ContextualLoss", "contextual_loss"]
 

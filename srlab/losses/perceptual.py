@@ -9,8 +9,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from srlab.archs.vgg import VGG19Features, VGGInputRange
 from srlab.losses.pixel import L1Loss, MSELoss, check_same_shape
+from srlab.losses.vgg import VGG19Features, VGGInputRange
 from srlab.metrics.lpips import LPIPS
 
 __all__ = ["LPIPSLoss", "PerceptualLoss"]
@@ -26,7 +26,7 @@ class PerceptualLoss(nn.Module):
     ("mse") difference over all feature elements. Matching deep features rather than pixels rewards
     plausible texture over the blurry pixel-wise mean. The target's features are computed without
     gradient (the target is data); gradients reach ``pred`` only. ``input_range`` is passed to
-    :class:`~srlab.archs.vgg.VGG19Features` ("raw255" reproduces the authors' 0–255 quirk).
+    :class:`~srlab.losses.vgg.VGG19Features` ("raw255" reproduces the authors' 0–255 quirk).
     """
 
     def __init__(

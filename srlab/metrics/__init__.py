@@ -3,7 +3,6 @@
 Conventions (inputs, Y channel, rounding, border crop) are described in docs/metrics.md.
 """
 
-from srlab.metrics.color import rgb_to_y
 from srlab.metrics.lpips import LPIPS, LPIPSWeightsError, lpips_distance
 from srlab.metrics.msssim import ms_ssim
 from srlab.metrics.niqe import niqe
@@ -16,6 +15,5 @@ __all__ = [
     "ms_ssim",
     "niqe",
     "psnr",
-    "rgb_to_y",
     "ssim",
 ]

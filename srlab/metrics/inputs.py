@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srlab.metrics.color import matlab_round, rgb_to_y
+from srlab.ops.color import matlab_round, rgb_to_y
 
 __all__ = ["ImageLike", "prepare_pair", "shave", "to_8bit_values"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from srlab.archs.weights import read_state_file
+from srlab.io.state_file import read_state_file
 from srlab.metrics.inputs import ImageLike, prepare_pair
 
 __all__ = ["LPIPS", "LPIPSWeightsError", "load_state_file", "lpips_distance"]

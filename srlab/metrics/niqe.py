@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import gamma
 
-from srlab.data.resize import imresize
-from srlab.metrics.color import rgb_to_y
 from srlab.metrics.inputs import ImageLike, shave, to_8bit_values
+from srlab.ops.color import rgb_to_y
+from srlab.ops.resize import imresize
 
 __all__ = [
     "BLOCK_SIZE",

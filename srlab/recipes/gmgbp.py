@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srlab.data.resize import imresize
 from srlab.losses import ContextualLoss, GANLoss
+from srlab.ops.resize import imresize
 from srlab.recipes.base import Phase
 from srlab.train.schema import GMGBPLossConfig, RecipeConfig
 

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from srlab.data.resize import imresize
 from srlab.metrics import LPIPS, lpips_distance, niqe, psnr, ssim
+from srlab.ops.resize import imresize
 from srlab.recipes.base import as_outputs
 
 

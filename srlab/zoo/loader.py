@@ -23,8 +23,8 @@ from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.archs.keymap import ForeignWeightsError, KeyMap, mismatches
-from srlab.archs.weights import PICKLE_SUFFIXES, read_state_file
 from srlab.io import atomic_write
+from srlab.io.state_file import PICKLE_SUFFIXES, read_state_file
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
 
 METADATA_KEY = "srlab"

@@ -11,8 +11,8 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from srlab.archs.gmgbp import GMGBP, ClassicUpscale, authors_keymap
-from srlab.data.resize import imresize
 from srlab.infer.upscaler import Upscaler
+from srlab.ops.resize import imresize
 from srlab.zoo import ModelLoadError, load_model
 from tests.archs.authors_files import listed_shapes
 

@@ -13,9 +13,9 @@ from PIL import Image
 
 from srlab.archs.edsr import EDSR
 from srlab.cli.main import USAGE_ERROR, main
-from srlab.data.resize import imresize
 from srlab.evaluate import MEAN, EvalReport, evaluate
 from srlab.metrics import LPIPS, lpips_distance, niqe, psnr, ssim
+from srlab.ops.resize import imresize
 from srlab.zoo import save_model
 
 PHOTO = "photo.png"

@@ -17,11 +17,11 @@ from srlab.data import (
     RealWorld,
     SampleRequest,
     dihedral,
-    imresize,
     make_val_pairs,
     scan_images,
 )
 from srlab.io import ImageReadError
+from srlab.ops import imresize
 
 
 def _write(path: Path, pixels: np.ndarray) -> Path:

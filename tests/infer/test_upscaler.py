@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
-from srlab.data.resize import imresize
 from srlab.infer.upscaler import Upscaler
 from srlab.io import DecodedImage
+from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel, load_model
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from srlab.archs.vgg import LAYER_INDEX, VGG19Features
 from srlab.losses import LOSSES, ContextualLoss, LPIPSLoss, PerceptualLoss, contextual_loss
+from srlab.losses.vgg import LAYER_INDEX, VGG19Features
 from srlab.metrics.lpips import LPIPS
 
 DEEPEST = LAYER_INDEX["conv5_4"]

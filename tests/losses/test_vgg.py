@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-from srlab.archs.vgg import (
+from srlab.losses.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     LAYER_INDEX,

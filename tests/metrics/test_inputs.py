@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from srlab.metrics import psnr, rgb_to_y
-from srlab.metrics.color import matlab_round
+from srlab.metrics import psnr
 from srlab.metrics.inputs import prepare_pair, shave, to_8bit_values
+from srlab.ops import rgb_to_y
+from srlab.ops.color import matlab_round
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from PIL import Image
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from srlab.metrics import ms_ssim, rgb_to_y
+from srlab.metrics import ms_ssim
 from srlab.metrics.msssim import MS_SSIM_WEIGHTS
+from srlab.ops import rgb_to_y
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

@@ -11,9 +11,10 @@ from scipy import stats
 from scipy.ndimage import correlate, gaussian_filter
 from scipy.special import gamma
 
-from srlab.data.resize import imresize
-from srlab.metrics import niqe, rgb_to_y
+from srlab.metrics import niqe
 from srlab.metrics.niqe import aggd_params, mscn, niqe_features, pristine_model
+from srlab.ops import rgb_to_y
+from srlab.ops.resize import imresize
 
 # Published in shared/data/niqe/README.md for the MATLAB parameters distributed by BasicSR.
 PRISTINE_SHA256 = "2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296"

@@ -9,7 +9,8 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from srlab.metrics import psnr, rgb_to_y, ssim
+from srlab.metrics import psnr, ssim
+from srlab.ops import rgb_to_y
 
 
 @pytest.fixture(scope="module")

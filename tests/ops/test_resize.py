@@ -7,7 +7,7 @@ import pytest
 import torch
 from bicubic_pytorch import imresize as bicubic_pytorch_imresize
 
-from srlab.data import imresize, output_size
+from srlab.ops import imresize, output_size
 
 SCALES = [1 / 2, 1 / 3, 1 / 4, 1 / 16, 2, 4]
 

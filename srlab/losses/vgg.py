@@ -17,7 +17,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from srlab.archs.weights import read_state_file
+from srlab.io.state_file import read_state_file
 
 __all__ = [
     "IMAGENET_MEAN",
