@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from srlab.archs.spec import ModelSpec
+from srlab.archs.spec import Architecture, ModelSpec
 from srlab.ops.resize import imresize
 
 SPEC = ModelSpec(scales=(), receptive_radius=2)
@@ -29,3 +29,11 @@ class BicubicInterpolator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = imresize(x.float().contiguous(), scale=self.scale)
         return y.clamp_(0.0, 1.0).to(x.dtype)
+
+
+ARCHITECTURE = Architecture(
+    name="bicubic",
+    build=BicubicInterpolator,
+    spec=SPEC,
+    summary="MATLAB-compatible bicubic interpolation (classical baseline, no weights)",
+)

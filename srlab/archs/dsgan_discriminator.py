@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from srlab.archs.blocks import HighPass
+from srlab.archs.spec import Architecture
 
 
 class DSGANDiscriminator(nn.Module):
@@ -35,3 +36,11 @@ class DSGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.high_pass(x))
+
+
+ARCHITECTURE = Architecture(
+    name="dsgan_discriminator",
+    build=DSGANDiscriminator,
+    spec=None,
+    summary="DSGAN patch discriminator on high-pass LR images (SRResCycGAN's D_y)",
+)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from srlab.archs.blocks import MeanShift, pixel_shuffle_upsampler
-from srlab.archs.spec import ModelSpec
+from srlab.archs.spec import Architecture, ModelSpec
 
 SPEC = ModelSpec(scales=(2, 3, 4, 8), receptive_radius=40)
 
@@ -54,3 +54,11 @@ class EDSR(nn.Module):
         x = self.head(self.sub_mean(x))
         x = x + self.body(x)
         return self.add_mean(self.tail(x))
+
+
+ARCHITECTURE = Architecture(
+    name="edsr",
+    build=EDSR,
+    spec=SPEC,
+    summary="EDSR (Lim et al. 2017); baseline = 16 blocks, 64 features",
+)

@@ -18,7 +18,7 @@ from torch import nn
 
 from srlab.archs.blocks import MeanShift
 from srlab.archs.keymap import KeyMap
-from srlab.archs.spec import ModelSpec
+from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
 # The channel attention pools over whole feature maps, so tiles see slightly different
 # statistics than the whole image (methods.md 0.14); they are not shared between tiles.
@@ -170,3 +170,12 @@ def authors_keymap() -> KeyMap:
     return KeyMap.from_module(
         "the Fast-SRFBN authors' generator (jzrita/NTIRE2020_sysu-AIR)", FastSRFBN(), _authors_name
     )
+
+
+ARCHITECTURE = Architecture(
+    name="fast_srfbn",
+    build=FastSRFBN,
+    spec=SPEC,
+    summary="Fast-SRFBN (NTIRE 2020 x16): feedback network of IMDBs, one image per step",
+    foreign=(ForeignLayout(authors_keymap),),
+)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srlab.archs.keymap import KeyMap
-from srlab.archs.spec import ModelSpec
+from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 from srlab.ops.resize import imresize
 
 MAX_SCALE = 16
@@ -363,3 +363,12 @@ def authors_keymap() -> KeyMap:
     return KeyMap.from_module(
         "the G-MGBP authors' release (pnavarre/pirm-sr-2018)", GMGBP(), _authors_name
     )
+
+
+ARCHITECTURE = Architecture(
+    name="gmgbp",
+    build=GMGBP,
+    spec=SPEC,
+    summary="G-MGBP (Navarrete Michelini et al. 2018): x2-x16, noise amplitude W",
+    foreign=(ForeignLayout(authors_keymap),),
+)

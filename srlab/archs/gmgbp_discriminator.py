@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srlab.archs.gmgbp import FilterBlock, downscale_block, synthesis_block
+from srlab.archs.spec import Architecture
 
 # ITU-R BT.601 luma on the 0..255 scale for RGB in 0..1 (MATLAB rgb2ycbcr).
 _LUMA = (65.481, 128.553, 24.966)
@@ -89,3 +90,11 @@ class GMGBPDiscriminator(nn.Module):
         for image in reversed(images[:-1]):
             h = self.analysis(self.vnsc(image)) + self.pool(h)
         return self.synthesis(h).mean(dim=(1, 2, 3))
+
+
+ARCHITECTURE = Architecture(
+    name="gmgbp_discriminator",
+    build=GMGBPDiscriminator,
+    spec=None,
+    summary="G-MGBP's multi-scale recursive discriminator with VN+SC input (our wiring)",
+)

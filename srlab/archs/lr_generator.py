@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from srlab.archs.spec import Architecture
+
 
 def _conv_act(cin: int, cout: int, kernel: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2), nn.LeakyReLU(0.2, True)]
@@ -45,3 +47,11 @@ class LRGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+
+ARCHITECTURE = Architecture(
+    name="lr_generator",
+    build=LRGenerator,
+    spec=None,
+    summary="SRResCycGAN's degradation generator G_LR, x4 down (our proposal)",
+)

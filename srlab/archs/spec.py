@@ -1,10 +1,17 @@
-"""What a network is, in the terms the rest of srlab needs (a spandrel-style descriptor)."""
+"""What a network is, in the terms the rest of srlab needs (a spandrel-style descriptor).
+
+Every architecture file ends with one `ARCHITECTURE = Architecture(...)`: its name, how to build
+it, its `ModelSpec` (None for discriminators and other helper networks) and the foreign
+state-dict layouts (authors' releases, community checkpoints) it accepts as they are.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch import nn
 
 from srlab.archs.keymap import KeyMap
@@ -12,15 +19,16 @@ from srlab.archs.keymap import KeyMap
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Static facts about an architecture that the loader, tiler and CLI rely on.
+    """Static facts about a super-resolution network that the loader, tiler and CLI rely on.
 
     scales: integer factors the network produces natively; empty means any positive factor.
+    in_channels: colour channels the network takes (gray images are repeated to fill them).
     receptive_radius: how far (in LR pixels) an output pixel looks; the tiler keeps its
         overlap at least this wide so that tiles agree with the whole image.
     global_stats: the network pools statistics over the whole input; the module then has
         `image_statistics(x) -> dict` and its forward takes those entries as keyword arguments,
         so the tiler computes them once per image and every tile shares them.
-    size_multiple: input height and width must be multiples of this (the tiler pads).
+    size_multiple: input height and width must be multiples of this (inputs are padded).
     multi_output: the forward returns a list of images (e.g. one per recurrent step), the last
         being the result, and accepts `last_only=True` to compute just that one.
     tile_budget: output side length (HR pixels) of a default tile; memory-hungry networks
@@ -34,7 +42,6 @@ class ModelSpec:
 
     scales: tuple[int, ...] = ()
     in_channels: int = 3
-    out_channels: int = 3
     takes_noise: bool = False
     multi_output: bool = False
     size_multiple: int = 1
@@ -51,17 +58,38 @@ class ModelSpec:
         return max(32, self.tile_budget // scale)
 
 
+def _fixed_options(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """Layouts of a single published configuration: nothing to read off the tensors."""
+    return {}
+
+
+@dataclass(frozen=True)
+class ForeignLayout:
+    """A state-dict layout written by other code that an architecture loads as it is.
+
+    `keymap(**options)` maps our parameter names (for those build options) to the layout's;
+    `detect(state)` reads the build options off a state dict's tensors (widths, block counts,
+    scale), or returns None when the tensors cannot be in this layout.
+    """
+
+    keymap: Callable[..., KeyMap]
+    detect: Callable[[Mapping[str, torch.Tensor]], dict[str, Any] | None] = _fixed_options
+
+    def recognise(self, state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
+        """The build options of `state` when most of its keys are this layout's, else None."""
+        options = self.detect(state)
+        if options is None:
+            return None
+        return options if self.keymap(**options).recognises(state) else None
+
+
 @dataclass(frozen=True)
 class Architecture:
     """A registry entry: how to build a network from its options, and, for networks that
-    super-resolve images, their spec (None for discriminators and other helpers).
-
-    `foreign` gives the key map of a published layout (the authors' release) whose state
-    dicts the loader accepts as they are.
-    """
+    super-resolve images, their spec (None for discriminators and other helpers)."""
 
     name: str
     build: Callable[..., nn.Module]
     spec: ModelSpec | None
-    summary: str
-    foreign: Callable[[], KeyMap] | None = None
+    summary: str  # one line for `srlab models --archs`: what it is and where it comes from
+    foreign: tuple[ForeignLayout, ...] = field(default=())

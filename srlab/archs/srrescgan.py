@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from srlab.archs.keymap import KeyMap
-from srlab.archs.spec import ModelSpec
+from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
 SPEC = ModelSpec(scales=(4,), receptive_radius=8, global_stats=True, tile_budget=2048)
 
@@ -128,3 +128,12 @@ def authors_keymap() -> KeyMap:
     return KeyMap.from_module(
         "the SRResCGAN authors' G_SR (RaoUmer/SRResCGAN)", SRResCGANGenerator(), _authors_name
     )
+
+
+ARCHITECTURE = Architecture(
+    name="srrescgan",
+    build=SRResCGANGenerator,
+    spec=SPEC,
+    summary="SRResCGAN/SRResCycGAN generator G_SR (Umer et al. 2020): x4, real photos",
+    foreign=(ForeignLayout(authors_keymap),),
+)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srlab.archs.blocks import HighPass
+from srlab.archs.spec import Architecture
 
 STAGE_WIDTHS = (64, 128, 256, 512, 512)
 
@@ -100,3 +101,12 @@ def fast_srfbn_authors_name(key: str) -> str:
     for ours, theirs in (("classifier.1.", "classifier.0."), ("classifier.3.", "classifier.2.")):
         key = key.replace(ours, theirs)
     return key
+
+
+ARCHITECTURE = Architecture(
+    name="vgg_discriminator",
+    build=VGGStyleDiscriminator,
+    spec=None,
+    summary="ESRGAN VGG-style discriminator (VGG-128; input_size multiple of 32); "
+    "high_pass=9 for SRResCycGAN's D_x",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from srlab.archs import ARCHITECTURES
-from srlab.zoo import CATALOG, DEFAULT_MODEL, ZooEntry
+from srlab.zoo import CATALOG, DEFAULT_MODEL, catalogue_facts
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -15,14 +15,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="List the models srlab ships (names for --model), with their scales, "
         "licences and sources. docs/models.md has their scores.",
     )
+    p.add_argument("--archs", action="store_true",
+                   help="list the architectures instead (names for configs and model sidecars)")
     p.set_defaults(run=run)
 
 
-def scales_text(entry: ZooEntry) -> str:
+def scales_text(name: str) -> str:
     """The factors a shipped model runs at: its trained one, or its architecture's range."""
-    if "scale" in entry.options:
-        return f"x{entry.options['scale']}"
-    spec = ARCHITECTURES[entry.arch].spec
+    arch, options = catalogue_facts(name)
+    if "scale" in options:
+        return f"x{options['scale']}"
+    spec = ARCHITECTURES[arch].spec
     scales = sorted(spec.scales) if spec is not None else []
     if not scales:
         return "any"
@@ -32,9 +35,14 @@ def scales_text(entry: ZooEntry) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.archs:
+        for name, arch in ARCHITECTURES.items():
+            role = "super-resolution" if arch.spec is not None else "helper (e.g. discriminator)"
+            print(f"{name}  [{role}]\n    {arch.summary}")
+        return 0
     for name, entry in CATALOG.items():
         marker = " (default)" if name == DEFAULT_MODEL else ""
-        print(f"{name}{marker}  [{scales_text(entry)}]  {entry.license}")
+        print(f"{name}{marker}  [{scales_text(name)}]  {entry.license}")
         print(f"    {entry.description}")
         print(f"    source: {entry.source}")
     return 0

@@ -1,7 +1,13 @@
 """Shipped models and loading of model files."""
 
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE, ZooEntry
-from srlab.zoo.loader import LoadedModel, ModelLoadError, load_model, save_model
+from srlab.zoo.loader import (
+    LoadedModel,
+    ModelLoadError,
+    catalogue_facts,
+    load_model,
+    save_model,
+)
 
 __all__ = [
     "CATALOG",
@@ -10,6 +16,7 @@ __all__ = [
     "LoadedModel",
     "ModelLoadError",
     "ZooEntry",
+    "catalogue_facts",
     "load_model",
     "save_model",
 ]

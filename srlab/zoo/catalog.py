@@ -1,21 +1,24 @@
-"""The models srlab ships, by name."""
+"""The models srlab ships, by name.
+
+Each fact about a shipped model has one home: what the network is (architecture and build
+options) lives in the metadata of its weights file in `srlab/zoo/weights/`, written by
+`save_model`; what people need to choose it (description, licence, provenance) lives here.
+Weightless models (bicubic) ship as a file with metadata and no tensors.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A shipped model: its architecture, build options, weights file (inside
-    `srlab/zoo/weights/`, None for weightless models), licence and provenance."""
+    """A shipped model: its file inside `srlab/zoo/weights/`, what it is for, its licence and
+    provenance."""
 
-    arch: str
+    weights: str
     description: str
-    options: dict[str, Any] = field(default_factory=dict)
-    weights: str | None = None
     license: str = "MIT (srlab)"
     source: str = "srlab"
 
@@ -23,12 +26,11 @@ class ZooEntry:
 CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
     {
         "bicubic": ZooEntry(
-            arch="bicubic",
+            weights="bicubic.safetensors",
             description="MATLAB-compatible bicubic interpolation; any integer scale",
         ),
         **{
             f"gmgbp-r{region}": ZooEntry(
-                arch="gmgbp",
                 description=(
                     f"G-MGBP, the authors' PIRM 2018 Region {region} model; x2-x16, "
                     f"--noise W from 0 (faithful) to 1 (sharper texture){note}"
@@ -43,7 +45,6 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             for region, note in ((1, ""), (2, ""), (3, "; the default model"))
         },
         "srrescgan-real-x4": ZooEntry(
-            arch="srrescgan",
             description=(
                 "SRResCGAN's G_SR as released by its authors, trained for real-world noisy and "
                 "compressed photos; x4; --ensemble for the '+' variant"
@@ -56,7 +57,6 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             ),
         ),
         "srrescycgan-srlab-x4": ZooEntry(
-            arch="srrescgan",
             description=(
                 "G_SR trained by srlab with SRResCycGAN's cycle recipe on its real-world chain "
                 "(a short CPU run from the authors' perceptual init); x4"
@@ -67,8 +67,6 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             source="configs/srrescycgan-stageB-x4.yaml, 300 iterations (docs/models.md)",
         ),
         "gmgbp-srlab-x4": ZooEntry(
-            arch="gmgbp",
-            options={"scale": 4},
             description=(
                 "G-MGBP trained from scratch by srlab (stage 1: L1 and back-projection at W = 0) "
                 "on our 125 training photos, on a 2-core CPU; x4"
@@ -77,8 +75,6 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             source="configs/gmgbp-stage1-x4-cpu.yaml (training record in docs/results/)",
         ),
         "fast-srfbn-srlab-x16": ZooEntry(
-            arch="fast_srfbn",
-            options={"scale": 16},
             description=(
                 "Fast-SRFBN (the authors' 64-feature, 4-step, 6-IMDB network) trained by srlab "
                 "with L1 at every step on a small CPU budget; x16"

@@ -10,7 +10,8 @@ load without a description: the layout itself says what they are.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,7 @@ from safetensors.torch import save
 from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
-from srlab.archs.keymap import ForeignWeightsError, KeyMap, mismatches
+from srlab.archs.keymap import ForeignWeightsError, mismatches
 from srlab.io import atomic_write
 from srlab.io.state_file import PICKLE_SUFFIXES, read_state_file
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
@@ -52,20 +53,18 @@ def load_model(
     scale: int | None = None,
     registry: Mapping[str, Architecture] = ARCHITECTURES,
 ) -> LoadedModel:
-    """A catalogue model ("default", "bicubic", ...) or a saved `.safetensors` file.
+    """A catalogue model ("default", "bicubic", ...) or a model file.
 
-    `scale` picks the factor for models that run at several; None takes the model's own
-    (or the default factor for scale-free models).
+    A file says what it is through srlab's safetensors metadata, a JSON sidecar beside it, or
+    a foreign layout one of the architectures accepts (authors' releases). `scale` picks the
+    factor for models that run at several; None takes the model's own (or the default factor
+    for scale-free models).
     """
     key = DEFAULT_MODEL if name_or_path == "default" else str(name_or_path)
     if key in CATALOG:
-        entry = CATALOG[key]
-        tensors = None
-        if entry.weights is not None:
-            ref = resources.files("srlab.zoo") / "weights" / entry.weights
-            with resources.as_file(ref) as weights_path:
-                tensors, _ = _read_safetensors(weights_path)
-        return _build(key, entry.arch, dict(entry.options), tensors, scale, registry)
+        tensors, meta = _read_catalogue_file(key)
+        arch, options = _arch_and_options(Path(CATALOG[key].weights), meta)
+        return _build(key, arch, options, tensors, scale, registry)
     path = Path(key)
     if not path.exists():
         known = ", ".join(sorted(CATALOG))
@@ -74,9 +73,33 @@ def load_model(
     if meta is None and path.with_suffix(".json").exists():
         meta = _read_sidecar(path)
     if meta is None:
-        meta = {"arch": _recognise(path, tensors, registry)}
+        meta = _recognise(path, tensors, registry)
     arch, options = _arch_and_options(path, meta)
     return _build(path.name, arch, options, tensors, scale, registry)
+
+
+def catalogue_facts(name: str) -> tuple[str, dict[str, Any]]:
+    """Architecture and build options of a shipped model, read from its file's header only."""
+    with _catalogue_file(name) as path:
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = _parse_metadata(path, f.metadata() or {})
+        except (SafetensorError, OSError, ValueError) as err:
+            raise ModelLoadError(f"{path}: not a readable safetensors file ({err})") from err
+    return _arch_and_options(path, meta)
+
+
+def _read_catalogue_file(name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    with _catalogue_file(name) as path:
+        return _read_safetensors(path)
+
+
+@contextmanager
+def _catalogue_file(name: str) -> Iterator[Path]:
+    """The path of a shipped model's file (inside the installed package)."""
+    ref = resources.files("srlab.zoo") / "weights" / CATALOG[name].weights
+    with resources.as_file(ref) as path:
+        yield path
 
 
 def save_model(
@@ -111,11 +134,16 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
             metadata = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as err:
         raise ModelLoadError(f"{path}: not a readable safetensors file ({err})") from err
+    return tensors, _parse_metadata(path, metadata)
+
+
+def _parse_metadata(path: Path, metadata: Mapping[str, str]) -> dict[str, Any] | None:
+    """srlab's model description from a safetensors header (None when the file has none)."""
     text = metadata.get(METADATA_KEY)
     if text is None:
-        return tensors, None
+        return None
     try:
-        return tensors, json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise ModelLoadError(f"{path}: corrupt srlab metadata ({err})") from err
 
@@ -137,11 +165,13 @@ def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] |
 
 def _recognise(
     path: Path, tensors: Mapping[str, torch.Tensor], registry: Mapping[str, Architecture]
-) -> str:
-    """The architecture whose foreign layout the tensors are in."""
+) -> dict[str, Any]:
+    """The description of tensors in a foreign layout that one of the architectures accepts."""
     for name, entry in registry.items():
-        if entry.foreign is not None and entry.foreign().recognises(tensors):
-            return name
+        for layout in entry.foreign:
+            options = layout.recognise(tensors)
+            if options is not None:
+                return {"arch": name, "options": options}
     raise ModelLoadError(
         f"{path}: the file does not say its architecture and its keys match no known layout; "
         f'put a JSON sidecar {path.with_suffix(".json").name} beside it, e.g. '
@@ -211,21 +241,23 @@ def load_weights(path: str | Path, module: nn.Module, architecture: Architecture
 def _load_tensors(
     name: str, module: nn.Module, tensors: dict[str, torch.Tensor], architecture: Architecture
 ) -> None:
-    if architecture.foreign is not None:
-        tensors = _from_foreign_layout(name, module, tensors, architecture.foreign())
-    load_state_strict(name, module, tensors)
+    load_state_strict(name, module, _in_our_layout(name, module, tensors, architecture))
 
 
-def _from_foreign_layout(
-    name: str, module: nn.Module, tensors: dict[str, torch.Tensor], keymap: KeyMap
+def _in_our_layout(
+    name: str, module: nn.Module, tensors: dict[str, torch.Tensor], architecture: Architecture
 ) -> dict[str, torch.Tensor]:
-    """Tensors renamed to our keys when they are in the architecture's foreign layout."""
-    if set(tensors) <= set(module.state_dict()) or not keymap.recognises(tensors):
+    """Tensors renamed to our keys when they are in one of the architecture's foreign layouts."""
+    if set(tensors) <= set(module.state_dict()):
         return tensors
-    try:
-        return keymap.import_state(tensors)
-    except ForeignWeightsError as err:
-        raise ModelLoadError(f"{name}: {err}") from err
+    for layout in architecture.foreign:
+        options = layout.recognise(tensors)
+        if options is not None:
+            try:
+                return layout.keymap(**options).import_state(tensors)
+            except ForeignWeightsError as err:
+                raise ModelLoadError(f"{name}: {err}") from err
+    return tensors
 
 
 def load_state_strict(name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
