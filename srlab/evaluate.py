@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srlab import metrics
+from srlab import io, metrics
 from srlab.data.degradations import Degradation, make_degradation, modcrop
+from srlab.data.pairs import image_generator
 from srlab.infer.upscaler import Upscaler
 from srlab.io import SUPPORTED_SUFFIXES, ImageError, atomic_write, read_image
 from srlab.metrics.inputs import to_8bit_values
@@ -106,15 +107,11 @@ class EvalReport:
 
 
 def find_images(folder: str | Path) -> list[Path]:
-    """Readable-looking images under ``folder``, recursively, sorted; hidden files skipped."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise EvalError(f"{folder}: no such folder")
-    return [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-    ]
+    """The images of ``folder`` (:func:`srlab.io.find_images`); a missing folder is an EvalError."""
+    try:
+        return io.find_images(folder)
+    except FileNotFoundError as err:
+        raise EvalError(str(err)) from None
 
 
 def evaluate(
@@ -205,12 +202,6 @@ def evaluate(
         rows=tuple(rows),
         failed=tuple(failed),
     )
-
-
-def image_generator(seed: int, index: int) -> torch.Generator:
-    """A generator for image ``index`` under ``seed``; distinct pairs give unrelated streams."""
-    state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state))
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:

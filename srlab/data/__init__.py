@@ -16,11 +16,12 @@ from srlab.data.degradations import (
 )
 from srlab.data.loader import make_train_loader
 from srlab.data.pairs import (
+    EvalPair,
     HRFolderSource,
     PairedFolderSource,
     PairSource,
     SampleRequest,
-    ValImage,
+    image_generator,
     make_val_pairs,
     scan_images,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ROTATIONS",
     "Compose",
     "Degradation",
+    "EvalPair",
     "HRFolderSource",
     "PairSource",
     "PairedFolderSource",
@@ -44,9 +46,9 @@ __all__ = [
     "RoundTo8Bit",
     "SampleRequest",
     "UniformPlanner",
-    "ValImage",
     "allowed_transforms",
     "dihedral",
+    "image_generator",
     "make_degradation",
     "make_train_loader",
     "make_val_pairs",

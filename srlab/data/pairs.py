@@ -43,14 +43,15 @@ from srlab.data.degradations import (
     modcrop,
     round_to_8bit,
 )
-from srlab.io import SUPPORTED_SUFFIXES, read_image
+from srlab.io import SUPPORTED_SUFFIXES, find_images, read_image
 
 __all__ = [
+    "EvalPair",
     "HRFolderSource",
     "PairSource",
     "PairedFolderSource",
     "SampleRequest",
-    "ValImage",
+    "image_generator",
     "make_val_pairs",
     "scan_images",
 ]
@@ -74,8 +75,10 @@ class SampleRequest:
     seed: int = 0
 
 
-class ValImage(NamedTuple):
-    """A whole validation image pair: H x W x 3 float32 LR (8-bit values) and sH x sW x 3 HR."""
+class EvalPair(NamedTuple):
+    """A whole image pair to score a model on (validation during training, `srlab eval`):
+    H x W x 3 float32 LR holding 8-bit values (as stored LR test images) and its
+    sH x sW x 3 float32 HR, both in 0..1."""
 
     name: str
     lr: np.ndarray
@@ -83,20 +86,20 @@ class ValImage(NamedTuple):
 
 
 def scan_images(folder: str | Path) -> list[Path]:
-    """Image files under ``folder`` (recursive, hidden ones skipped), sorted by relative path."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder {root} does not exist or is not a folder")
-    found = [
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in SUPPORTED_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        and p.is_file()
-    ]
+    """:func:`srlab.io.find_images` (recursive, sorted, hidden files and folders skipped), and
+    an error naming the folder when it holds no image."""
+    found = find_images(folder)
     if not found:
-        raise ValueError(f"no images ({', '.join(sorted(SUPPORTED_SUFFIXES))}) under {root}")
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        raise ValueError(f"no images ({', '.join(sorted(SUPPORTED_SUFFIXES))}) under {folder}")
+    return found
+
+
+def image_generator(seed: int, index: int) -> torch.Generator:
+    """The generator of random degradations for the ``index``-th image of a sorted folder under
+    ``seed`` (non-negative): distinct (seed, index) pairs give unrelated streams, so an image's
+    LR depends only on the seed and its place, not on the images before it."""
+    state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
 
 
 def _relative_stem(root: Path, path: Path) -> str:
@@ -412,11 +415,11 @@ def _match(
 
 def make_val_pairs(
     folder: str | Path, scale: int, degradation: Degradation | None = None, *, seed: int = 0
-) -> list[ValImage]:
+) -> list[EvalPair]:
     """Whole-image validation pairs from HR files: HR cropped to a multiple of ``scale``, LR its
     degradation (default BI) rounded to 8 bit as stored evaluation data are.
 
-    Random degradations draw from a generator seeded by (``seed``, position), so the
+    Random degradations draw from :func:`image_generator` (``seed``, position), so the
     validation set is the same on every call. Names are relative paths without the suffix.
     """
     degradation = BI(scale) if degradation is None else degradation
@@ -426,10 +429,9 @@ def make_val_pairs(
     out = []
     for i, path in enumerate(scan_images(root)):
         hr = torch.from_numpy(_to_float(_load_rgb8(path, scale)))
-        state = np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0]
-        lr = round_to_8bit(degradation(hr, torch.Generator().manual_seed(int(state))))
+        lr = round_to_8bit(degradation(hr, image_generator(seed, i)))
         out.append(
-            ValImage(
+            EvalPair(
                 _relative_stem(root, path),
                 np.ascontiguousarray(lr.numpy().transpose(1, 2, 0)),
                 np.ascontiguousarray(hr.numpy().transpose(1, 2, 0)),

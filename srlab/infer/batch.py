@@ -13,7 +13,14 @@ from itertools import takewhile
 from pathlib import Path
 
 from srlab.infer.upscaler import Upscaler
-from srlab.io import DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, ImageError, read_image, write_image
+from srlab.io import (
+    DEFAULT_MAX_PIXELS,
+    SUPPORTED_SUFFIXES,
+    ImageError,
+    find_images,
+    read_image,
+    write_image,
+)
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -80,11 +87,8 @@ def _expand(arg: str) -> Iterable[tuple[Path, Path]]:
 
 
 def _walk(folder: Path) -> list[tuple[Path, Path]]:
-    return [
-        (p, p.relative_to(folder))
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-    ]
+    """The folder's images (see `srlab.io.find_images`), each with its path below the folder."""
+    return [(p, p.relative_to(folder)) for p in find_images(folder)]
 
 
 def _glob_base(pattern: str) -> Path:
