@@ -69,7 +69,10 @@ def test_reproduces_the_authors_forward_pass(authors: Path, lr: torch.Tensor, ca
     with torch.no_grad():
         out = net(lr, spec["W"], noise_maps=maps)
     assert out.shape == golden["output"].shape == tuple(spec["output"])
-    assert (out - golden["output"]).abs().max().item() < 1e-5
+    # float32 sums run in a CPU-dependent order (SIMD width, threads): typically 1e-7 apart,
+    # up to 2.4e-5 on some CPUs; the project-wide bar for golden cases is 1e-4 of max|golden|
+    tolerance = 1e-4 * golden["output"].abs().max().item()
+    assert (out - golden["output"]).abs().max().item() < tolerance
 
 
 @pytest.mark.parametrize("region", [1, 2, 3])
