@@ -21,7 +21,7 @@ from srlab.archs.keymap import KeyMap
 from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
 # The channel attention pools over whole feature maps, so tiles see slightly different
-# statistics than the whole image (methods.md 0.14); they are not shared between tiles.
+# statistics than the whole image (docs/architectures.md §1.13); they are not shared between tiles.
 SPEC = ModelSpec(
     scales=(16, 2, 3, 4, 8), multi_output=True, receptive_radius=16, tile_budget=1024
 )

@@ -1,9 +1,10 @@
-"""G-MGBP's multi-scale recursive discriminator with the VN+SC input layer (methods.md 3.3).
+"""G-MGBP's multi-scale recursive discriminator with the VN+SC input layer.
 
-The paper describes the pieces (a parameter-free variance-normalisation + shift-correlator
-layer, and a discriminator that mirrors the generator's multi-grid structure) but its wiring
-figure is not available as text; this is srlab's proposal: analyse every scale, fold the finer
-scales down with the generator's Downscale-like pooling block, and average a one-channel map.
+The paper (Navarrete Michelini et al. 2018) describes the pieces (a parameter-free
+variance-normalisation + shift-correlator layer, and a discriminator that mirrors the generator's
+multi-grid structure) but its wiring figure is not available as text; this is srlab's proposal
+(docs/architectures.md §6.3): analyse every scale, fold the finer scales down with the
+generator's Downscale-like pooling block, and average a one-channel map.
 The parameter count does not depend on the number of scales, so D^1..D^3 share weights.
 """
 

@@ -1,9 +1,10 @@
 """SRResCycGAN's degradation generator G_LR: maps an SR image back to the LR domain (÷4).
 
-The seed gives no architecture; this is srlab's CinCGAN-style proposal (methods.md 5.3): a 7×7
-head, two stride-2 convolutions, six residual blocks, two more convolutions and a 7×7 tail.
-609,731 parameters at 64 features. Trained adversarially against D_y so that its output looks
-like real LR photos, and through the cycle loss so that it inverts G_SR.
+The paper (Umer & Micheloni 2020) gives no architecture; this is srlab's CinCGAN-style proposal
+(docs/architectures.md §4.3): a 7×7 head, two stride-2 convolutions, six residual blocks, two
+more convolutions and a 7×7 tail. 609,731 parameters at 64 features. Trained adversarially
+against D_y so that its output looks like real LR photos, and through the cycle loss so that it
+inverts G_SR.
 """
 
 from __future__ import annotations

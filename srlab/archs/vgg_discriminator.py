@@ -1,4 +1,4 @@
-"""ESRGAN's VGG-style discriminator ("VGG-128", methods.md 0.5).
+"""ESRGAN's VGG-style discriminator ("VGG-128"; Wang et al. 2018, docs/architectures.md §6.1).
 
 Ten convolutions in five stages (64, 128, 256, 512, 512 channels; the second conv of each stage
 is 4×4 with stride 2), batch norm after all but the first, LeakyReLU(0.2), then

@@ -1,4 +1,4 @@
-"""Seeded, composable HR -> LR degradation models (methods.md section 0.2).
+"""Seeded, composable HR -> LR degradation models (docs/architectures.md §1.3).
 
 Every degradation is a small dataclass called as ``op(hr, generator)`` on float 0-1 tensors of
 shape N x C x H x W (or C x H x W); ``op.scale`` is the HR/LR size ratio. Ops that shrink need H

@@ -1,4 +1,4 @@
-"""Contextual loss (Mechrez et al. 2018), as specified in methods.md 0.9 (used by G-MGBP)."""
+"""Contextual loss (Mechrez et al. 2018; docs/architectures.md §1.8), used by G-MGBP."""
 
 from __future__ import annotations
 

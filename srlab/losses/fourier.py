@@ -1,4 +1,4 @@
-"""Fourier spectrum loss of Fast-SRFBN (methods.md 0.11)."""
+"""Fourier spectrum loss of Fast-SRFBN (Jin et al. 2020; docs/architectures.md §1.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Adversarial losses (methods.md 0.6), discriminator feature matching, and the cycle loss.
+"""Adversarial losses, discriminator feature matching, and the cycle loss.
+
+Which system uses which formulation: docs/architectures.md §1.7.
 
 Notation: C = raw discriminator logit, BCE(c, t) = binary cross-entropy with logits,
 BCE(c, 1) = softplus(-c), BCE(c, 0) = softplus(c). Logits may be N x 1, per-pixel maps

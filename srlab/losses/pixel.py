@@ -98,7 +98,8 @@ class HuberLoss(_ElementwiseLoss):
     """Huber(delta) = mean of e^2 / 2 where |e| <= delta, delta * (|e| - delta / 2) elsewhere.
 
     Quadratic near zero, linear (L1-like, robust) beyond delta, continuous with a continuous first
-    derivative at |e| = delta. CIPLAB uses delta = 0.01 on 0..1 images (methods.md 2.4).
+    derivative at |e| = delta. CIPLAB uses delta = 0.01 on 0..1 images (Jo et al. 2020;
+    docs/architectures.md §7).
     """
 
     def __init__(self, delta: float = 1.0, reduction: Reduction = "mean") -> None:

@@ -1,9 +1,10 @@
 """SSIM and MS-SSIM losses (1 - SSIM, 1 - MS-SSIM), differentiable, on N x C x H x W batches.
 
-Window and constants follow the evaluation protocol (methods.md 6.1): normalised 11 x 11 Gaussian
-window, sigma = 1.5, C1 = (0.01 L)^2, C2 = (0.03 L)^2 with L the data range (1.0 for 0..1 images,
-255 for 0..255), "valid" filtering (no padding: the maps are (H - 10) x (W - 10)). With local means
-mu, variances s^2 and covariance s_xy (all Gaussian-weighted):
+Window and constants follow the evaluation protocol (docs/metrics.md, docs/architectures.md §1.4):
+normalised 11 x 11 Gaussian window, sigma = 1.5, C1 = (0.01 L)^2, C2 = (0.03 L)^2 with L the data
+range (1.0 for 0..1 images, 255 for 0..255), "valid" filtering (no padding: the maps are
+(H - 10) x (W - 10)). With local means mu, variances s^2 and covariance s_xy (all
+Gaussian-weighted):
 
   cs(x, y)   = (2 s_xy + C2) / (s_x^2 + s_y^2 + C2)              (contrast-structure)
   SSIM(x, y) = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1) * cs(x, y)
@@ -66,7 +67,8 @@ class SSIMLoss(nn.Module):
     """1 - SSIM(pred, target), SSIM = mean of the valid SSIM map over batch, channels, positions.
 
     A structural (local mean, contrast, correlation) fidelity term, closer to perceived quality
-    than MSE; SRResCycGAN's AIM 2020 fine-tuning uses it on 0..1 RGB (methods.md 0.12).
+    than MSE; SRResCycGAN's AIM 2020 fine-tuning uses it on 0..1 RGB (Umer & Micheloni 2020;
+    docs/architectures.md §1.11).
     """
 
     def __init__(self, *, data_range: float = 1.0, window_size: int = 11, sigma: float = 1.5):

@@ -1,4 +1,4 @@
-"""The two losses that share the name "total variation" (methods.md 0.10).
+"""The two losses that share the name "total variation" (docs/architectures.md §1.9).
 
 Forward differences of x (B x C x H x W): d_h x = x[:, :, 1:, :] - x[:, :, :-1, :] (B x C x (H-1)
 x W) and d_w x = x[:, :, :, 1:] - x[:, :, :, :-1] (B x C x H x (W-1)).

@@ -157,7 +157,7 @@ class VGG19Features(nn.Module):
     - "unit": x is on 0..1 (correct use);
     - "255": x is on 0..255 and is divided by 255 first (correct use for 0–255 models);
     - "raw255": x is on 0..255 and is normalised *without* dividing, the quirk of the Fast-SRFBN and
-      SRResCGAN authors whose perceptual weights were tuned with it (methods.md 0.7).
+      SRResCGAN authors whose perceptual weights were tuned with it (docs/architectures.md §1.6).
     Only the layers up to the deepest requested one are built and run. Parameters never require
     gradients (gradients still flow to the input) and the module is in eval mode.
     """

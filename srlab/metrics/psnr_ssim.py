@@ -1,9 +1,10 @@
-"""PSNR and SSIM with the evaluation protocol of the SR literature (methods.md section 6.1).
+"""PSNR and SSIM with the evaluation protocol of the SR literature.
 
-Both score 8-bit values (see :mod:`srlab.metrics.inputs`) on the 0–255 scale in float64, by default
-on the BT.601 Y channel with ``crop_border`` pixels dropped from every side. SSIM is Wang et al.'s
-original ``ssim_index``: 11 x 11 Gaussian window (sigma 1.5, normalised), K = (0.01, 0.03) with
-L = 255, "valid" filtering only (no padding, no automatic downsampling), mean of the SSIM map.
+The protocol is described in docs/metrics.md and docs/architectures.md §1.4. Both score 8-bit
+values (see :mod:`srlab.metrics.inputs`) on the 0–255 scale in float64, by default on the BT.601 Y
+channel with ``crop_border`` pixels dropped from every side. SSIM is Wang et al.'s original
+``ssim_index``: 11 x 11 Gaussian window (sigma 1.5, normalised), K = (0.01, 0.03) with L = 255,
+"valid" filtering only (no padding, no automatic downsampling), mean of the SSIM map.
 """
 
 from __future__ import annotations

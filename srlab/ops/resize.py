@@ -1,10 +1,11 @@
 """MATLAB-compatible bicubic ``imresize``: exact, vectorised and differentiable.
 
 Every LR image of the reproduced papers was made with MATLAB's ``imresize(x, s, 'bicubic')``, so
-srlab ports its algorithm (methods.md section 0.1): Keys cubic kernel (a = -0.5), source coordinate
-u = i/s + 0.5(1 - 1/s), kernel widened by 1/s when shrinking with antialiasing, P = ceil(width) + 2
-taps per output sample, weights normalised per sample, symmetric (edge-repeating) border mirroring,
-and two separable passes, the axis with the smaller scale first (height first on ties), as MATLAB.
+srlab ports its algorithm (docs/architectures.md §1.2): Keys cubic kernel (a = -0.5; Keys 1981),
+source coordinate u = i/s + 0.5(1 - 1/s), kernel widened by 1/s when shrinking with antialiasing,
+P = ceil(width) + 2 taps per output sample, weights normalised per sample, symmetric
+(edge-repeating) border mirroring, and two separable passes, the axis with the smaller scale first
+(height first on ties), as MATLAB.
 
 Each pass is one product with a per-axis (out x in) matrix whose rows hold the tap weights, built in
 float64 and cached. On CPU the matrix is sparse (CSR, at most P non-zeros per row): a 2040 x 1356
