@@ -1,4 +1,4 @@
-"""Parameter counts against published numbers (methods.md appendix, EDSR paper/BasicSR)."""
+"""Parameter counts against published numbers (the papers, EDSR paper/BasicSR)."""
 
 import pytest
 import torch

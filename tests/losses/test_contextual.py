@@ -15,7 +15,8 @@ def feature_map(vectors: list[list[float]]) -> torch.Tensor:
 
 
 def loop_reference(x: torch.Tensor, y: torch.Tensor, h: float = 0.5, eps: float = 1e-5) -> float:
-    """methods.md 0.9 written with plain Python loops over one batch of maps."""
+    """The contextual loss (Mechrez et al. 2018; docs/architectures.md §1.8) written with plain
+    Python loops over one batch of maps."""
     total = 0.0
     for n in range(x.shape[0]):
         xs = [v.tolist() for v in x[n].flatten(1).T]

@@ -16,7 +16,7 @@ from srlab.losses.vgg import (
     vgg19_layers,
 )
 
-# methods.md 0.7 and torchvision's vgg19().features
+# docs/architectures.md §1.6 and torchvision's vgg19().features
 SPEC_CONVS = {
     "conv1_1": 0, "conv1_2": 2, "conv2_1": 5, "conv2_2": 7, "conv3_1": 10, "conv3_2": 12,
     "conv3_3": 14, "conv3_4": 16, "conv4_1": 19, "conv4_2": 21, "conv4_3": 23, "conv4_4": 25,
