@@ -24,6 +24,7 @@ _FILES = (
     "dsgan_discriminator",
     "lr_generator",
     "vgg_discriminator",
+    "bsr",
 )
 
 

@@ -1,0 +1,136 @@
+"""BSR: parameter and convolution counts of the default build, shapes, the declared receptive
+radius (measured by gradients), a short overfit and tiled-equals-untiled inference."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from srlab.archs import ARCHITECTURES
+from srlab.archs.blocks import MeanShift
+from srlab.archs.bsr import SpatialAttention, receptive_radius
+from srlab.infer.upscaler import Upscaler
+from srlab.ops.resize import imresize
+from srlab.zoo import LoadedModel
+
+BSR = ARCHITECTURES["bsr"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny-width BSR is ~190 small convolutions in a row: one thread runs them fastest, while
+    several threads on a busy CPU spin and wait on every one of them (tenfold slower here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def trained_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def convolutions(module: nn.Module) -> list[nn.Conv2d]:
+    return [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected", "convs"),
+    [(2, 6_503_905, 186), (3, 6_688_545, 186), (4, 6_651_617, 187)],
+)
+def test_default_build_counts(scale, expected, convs):
+    net = BSR.build(scale=scale)
+    assert trained_parameters(net) == expected  # the frozen mean shifts excluded
+    assert sum(p.numel() for p in net.parameters()) == expected + 24
+    mean_shifts = [m for m in convolutions(net) if isinstance(m, MeanShift)]
+    assert len(mean_shifts) == 2
+    assert len(convolutions(net)) - len(mean_shifts) == convs
+    assert len(convolutions(net)) < 200  # the slides' claim, even counting the mean shifts
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_output_shapes(scale):
+    net = BSR.build(scale=scale, features=8, groups=2, blocks=2)
+    assert net(torch.rand(2, 3, 11, 7)).shape == (2, 3, 11 * scale, 7 * scale)
+
+
+def test_unsupported_scale_is_refused():
+    with pytest.raises(ValueError, match="x8"):
+        BSR.build(scale=8)
+
+
+def test_attention_map_is_a_weight_per_pixel_in_0_1():
+    torch.manual_seed(0)
+    attention = SpatialAttention()
+    features = 100 * torch.randn(2, 8, 9, 13)  # large values push the sigmoid to its ends
+    weights = attention.weights(features)
+    assert weights.shape == (2, 1, 9, 13)
+    assert weights.min() >= 0 and weights.max() <= 1
+    assert torch.allclose(attention(features), features * weights)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize(("groups", "blocks"), [(1, 1), (2, 1), (1, 2)])
+def test_receptive_radius_is_the_measured_reach(scale, groups, blocks):
+    """The gradient of every output pixel of one LR pixel's s×s block is nonzero exactly as far
+    as the declared radius around that LR pixel (on an input large enough to hide borders)."""
+    torch.manual_seed(0)
+    net = BSR.build(scale=scale, features=4, groups=groups, blocks=blocks).double()
+    radius = receptive_radius(groups, blocks)
+    size = 2 * radius + 9
+    centre = size // 2
+    reach = 0
+    for dy in range(scale):
+        for dx in range(scale):
+            x = torch.rand(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+            net(x)[0, :, centre * scale + dy, centre * scale + dx].sum().backward()
+            rows_cols = (x.grad[0].abs().sum(0) > 0).nonzero()
+            reach = max(reach, int((rows_cols - centre).abs().max()))
+    assert reach == radius
+
+
+def test_declared_radius_is_the_default_builds():
+    assert BSR.spec.receptive_radius == receptive_radius() == 195
+    assert BSR.spec.scales == (2, 3, 4)
+
+
+def test_tiny_width_overfits_one_patch():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    hr = nn.functional.interpolate(
+        torch.rand(1, 3, 8, 8, generator=g), size=(32, 32), mode="bicubic", align_corners=False
+    ).clamp(0, 1)
+    lr = imresize(hr[0], scale=0.5)[None].clamp(0, 1)
+    net = BSR.build(scale=2, features=8)  # full depth: 10 groups of 8 blocks
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = (net(lr) - hr).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 4
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    smooth = imresize(rng.random((h // 4 + 2, w // 4 + 2, 3)), size=(h, w))
+    return np.clip(smooth + 0.05 * rng.standard_normal((h, w, 3)), 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_tiny_width_tiled_equals_untiled(scale):
+    """Full depth (radius 195): with twice the radius as overlap every blended output pixel
+    reads its whole receptive field, so tiles agree to float precision; with the radius
+    itself (what the tiler keeps at least) they agree well within 1/255."""
+    torch.manual_seed(0)
+    radius = BSR.spec.receptive_radius
+    model = LoadedModel("bsr", "bsr", scale, BSR.build(scale=scale, features=4), BSR.spec)
+    lr = photo(4 * radius + 20, 12)  # two tiles down, one across
+    whole = Upscaler(model, tile=0).upscale_array(lr)
+    assert whole.std() > 0.02 and 0 < whole.mean() < 1  # a varied picture, not clipped flat
+    exact = Upscaler(model, tile=4 * radius, tile_overlap=2 * radius).upscale_array(lr)
+    assert np.abs(exact - whole).max() < 1e-5
+    tiled = Upscaler(model, tile=2 * radius, tile_overlap=radius).upscale_array(lr)
+    assert np.abs(tiled - whole).max() < 1 / 255
