@@ -15,6 +15,7 @@ from srlab.losses.fourier import FourierLoss
 from srlab.losses.gan import CycleLoss, FeatureMatchingLoss, GANLoss
 from srlab.losses.perceptual import LPIPSLoss, PerceptualLoss
 from srlab.losses.pixel import CharbonnierLoss, HuberLoss, L1Loss, LpLoss, MSELoss
+from srlab.losses.mixed_norm import MixedNormLoss
 from srlab.losses.ssim import MSSSIMLoss, SSIMLoss
 from srlab.losses.tv import GradientL1Loss, TVSquaredLoss
 
@@ -32,6 +33,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "fourier": FourierLoss,
     "ssim": SSIMLoss,
     "ms_ssim": MSSSIMLoss,
+    "mixed_norm": MixedNormLoss,
     "gan": GANLoss,
     "feature_matching": FeatureMatchingLoss,
     "cycle": CycleLoss,
