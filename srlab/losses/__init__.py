@@ -13,9 +13,9 @@ from srlab.losses.combine import WeightedSum
 from srlab.losses.contextual import ContextualLoss, contextual_loss
 from srlab.losses.fourier import FourierLoss
 from srlab.losses.gan import CycleLoss, FeatureMatchingLoss, GANLoss
+from srlab.losses.mixed_norm import MixedNormLoss
 from srlab.losses.perceptual import LPIPSLoss, PerceptualLoss
 from srlab.losses.pixel import CharbonnierLoss, HuberLoss, L1Loss, LpLoss, MSELoss
-from srlab.losses.mixed_norm import MixedNormLoss
 from srlab.losses.ssim import MSSSIMLoss, SSIMLoss
 from srlab.losses.tv import GradientL1Loss, TVSquaredLoss
 
