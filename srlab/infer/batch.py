@@ -16,6 +16,7 @@ from srlab.infer.upscaler import Upscaler
 from srlab.io import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_SUFFIXES,
+    FileError,
     ImageError,
     find_images,
     read_image,
@@ -145,8 +146,8 @@ def _run_job(
 
 
 def _one_line(source: Path, err: Exception) -> str:
-    """ImageErrors already name their file on one line; other errors get the file added."""
-    if isinstance(err, ImageError):
+    """srlab.io errors already name their file on one line; other errors get the file added."""
+    if isinstance(err, FileError):
         return str(err)
     text = " ".join(str(err).split()) or "no details"
     return f"{source}: {type(err).__name__}: {text}"

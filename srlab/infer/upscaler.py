@@ -86,7 +86,8 @@ class Upscaler:
     def upscale(
         self, image: DecodedImage, on_tile: Callable[[], None] | None = None
     ) -> DecodedImage:
-        """A new DecodedImage `scale` times larger, same channels, alpha and bit depth."""
+        """A new DecodedImage `scale` times larger, same channels, alpha, bit depth, ICC
+        profile and EXIF."""
         rgb = self.upscale_array(image.rgb, on_tile)
         alpha = None if image.alpha is None else upscale_alpha(image.alpha, self.scale)
         return DecodedImage(
@@ -96,6 +97,7 @@ class Upscaler:
             format=image.format,
             path=None,
             icc_profile=image.icc_profile,
+            exif=image.exif,
         )
 
     def upscale_array(

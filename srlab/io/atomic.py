@@ -2,19 +2,20 @@
 
 The data is written to a hidden temporary file in the destination folder, flushed
 to disk, then moved into place with one atomic filesystem operation, so a crash,
-a full disk or an encoder error never leaves a half-written photo behind.
+a full disk or an encoder error never leaves a half-written file behind. Only a killed
+process leaves its temporary file, whose name says so (see srlab.io.temp_files).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from srlab.io.errors import ImageWriteError, OutputExistsError
+from srlab.io.errors import OutputExistsError, OutputWriteError
+from srlab.io.temp_files import temp_name
 
 T = TypeVar("T")
 _EXISTS = "file already exists (choose overwrite to replace it)"
@@ -23,12 +24,13 @@ _EXISTS = "file already exists (choose overwrite to replace it)"
 def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: bool) -> Path:
     """Create ``path`` by calling ``write(tmp)`` on a temporary file, then move it into place.
 
-    The temporary file is hidden, lives in the same folder (so the final move is
-    atomic) and keeps the suffix of ``path`` (so encoders infer the format). With
-    ``overwrite=False`` an existing file is never replaced, even one created while
-    ``write`` runs: OutputExistsError (a FileExistsError) is raised instead.
-    Exceptions from ``write`` propagate unchanged; filesystem failures become
-    ImageWriteError. The temporary file is removed on every failure.
+    Works for any kind of file. The temporary file is hidden, lives in the same folder (so
+    the final move is atomic), keeps the suffix of ``path`` (so encoders infer the format)
+    and is named ``.{stem}.srlab-{pid}-{token}.tmp{suffix}`` (so remove_stale_temp_files can
+    delete it if this process is killed). With ``overwrite=False`` an existing file is never
+    replaced, even one created while ``write`` runs: OutputExistsError (a FileExistsError) is
+    raised instead. Exceptions from ``write`` propagate unchanged; filesystem failures become
+    OutputWriteError (an OSError). The temporary file is removed on every failure.
     """
     path = Path(path)
     if not overwrite and os.path.lexists(path):
@@ -51,8 +53,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: 
 def _create_temp(path: Path) -> Path:
     """Create an empty hidden temporary file beside ``path``, with normal permissions."""
     _os_call(path, path.parent.mkdir, parents=True, exist_ok=True)
-    # Hidden, unique, same suffix; the stem is shortened so long names stay valid.
-    tmp = path.with_name(f".{path.stem[:40]}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    tmp = temp_name(path)
     # os.open applies the umask to 0o666, unlike tempfile's private 0o600 files.
     fd = _os_call(path, os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     os.close(fd)
@@ -82,12 +83,12 @@ def _reserve_and_replace(tmp: Path, path: Path) -> None:
     except FileExistsError as exc:
         raise OutputExistsError(path, _EXISTS) from exc
     except OSError as exc:
-        raise ImageWriteError(path, _describe(exc)) from exc
+        raise OutputWriteError(path, _describe(exc)) from exc
     try:
         os.replace(tmp, path)
     except OSError as exc:
         path.unlink(missing_ok=True)
-        raise ImageWriteError(path, _describe(exc)) from exc
+        raise OutputWriteError(path, _describe(exc)) from exc
 
 
 def _fsync(file: Path) -> None:
@@ -114,11 +115,11 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _os_call(path: Path, func: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """Run a filesystem call, turning OSError into an ImageWriteError naming ``path``."""
+    """Run a filesystem call, turning OSError into an OutputWriteError naming ``path``."""
     try:
         return func(*args, **kwargs)
     except OSError as exc:
-        raise ImageWriteError(path, _describe(exc)) from exc
+        raise OutputWriteError(path, _describe(exc)) from exc
 
 
 def _describe(exc: OSError) -> str:

@@ -15,6 +15,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageFile
 
+from srlab.io.opener import open_pillow
+
 _TWO_PASS = frozenset(f"{mode};16{order}" for mode in ("RGB", "RGBA", "RGBX") for order in "BLN")
 _ONE_PASS_AS_BYTES = {"LA;16B": "RGBA"}
 
@@ -26,6 +28,11 @@ def deep_rawmode(img: Image.Image) -> str | None:
         return None
     rawmode = rawmodes.pop()
     return rawmode if rawmode in _TWO_PASS or rawmode in _ONE_PASS_AS_BYTES else None
+
+
+def deep_channels(img: Image.Image, rawmode: str) -> int:
+    """Samples per pixel decode_deep returns for ``img`` (see deep_rawmode)."""
+    return 2 if rawmode in _ONE_PASS_AS_BYTES else len(img.getbands())
 
 
 def decode_deep(img: ImageFile.ImageFile, rawmode: str) -> tuple[np.ndarray, Image.Image]:
@@ -45,7 +52,7 @@ def decode_deep(img: ImageFile.ImageFile, rawmode: str) -> tuple[np.ndarray, Ima
 
 def _decode_as(img: ImageFile.ImageFile, rawmode: str) -> Image.Image:
     """Decode a fresh copy of ``img``'s current frame, unpacking with ``rawmode``."""
-    fresh = Image.open(img.fp, formats=[img.format])
+    fresh = open_pillow(img.fp, formats=(img.format,))
     fresh.seek(img.tell())
     # Tiles are (codec, extents, offset, args); older Pillows keep them as plain tuples.
     fresh.tile = [

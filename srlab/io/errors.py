@@ -1,7 +1,15 @@
 """Errors raised by srlab.io: one line each, naming the file and the reason.
 
-The CLI prints ``str(err)`` to photographers, so every message must be a single
-readable line; the original exception stays available as ``__cause__``.
+The CLI prints ``str(err)`` to users, so every message must be a single readable
+line; the original exception stays available as ``__cause__``.
+
+    FileError                       any file srlab.io could not read or write
+    ├── ImageError                  an image file
+    │   ├── ImageReadError          missing, corrupt, truncated, unsupported, too large
+    │   └── ImageWriteError         an image could not be written (also an OutputWriteError)
+    └── OutputWriteError (OSError)  any output file (image, CSV, YAML, weights, ...) not written
+        └── OutputExistsError       the output exists and overwriting was not asked for
+                                    (also a FileExistsError)
 """
 
 from __future__ import annotations
@@ -9,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class ImageError(Exception):
-    """Base class: an image file could not be read or written."""
+class FileError(Exception):
+    """Base class: a file could not be read or written; ``str`` is one line."""
 
     verb = "process"
 
@@ -23,22 +31,32 @@ class ImageError(Exception):
         where = "in-memory image" if self.path is None else str(self.path).replace("\n", "\\n")
         return f"cannot {self.verb} {where}: {self.reason}"
 
-    def __reduce__(self) -> tuple[type[ImageError], tuple[Path | None, str]]:
+    def __reduce__(self) -> tuple[type[FileError], tuple[Path | None, str]]:
         """Pickle with (path, reason) so errors survive worker processes."""
         return type(self), (self.path, self.reason)
 
 
+class ImageError(FileError):
+    """An image file could not be read or written."""
+
+
 class ImageReadError(ImageError):
-    """The file is missing, unreadable, corrupt, unsupported or too large."""
+    """The file is missing, unreadable, corrupt, truncated, unsupported or too large."""
 
     verb = "read"
 
 
-class ImageWriteError(ImageError):
-    """The image could not be written to the requested path."""
+class OutputWriteError(FileError, OSError):
+    """A file of any kind could not be created (raised by atomic_write); an OSError."""
 
     verb = "write"
 
 
-class OutputExistsError(ImageWriteError, FileExistsError):
+class ImageWriteError(ImageError, OutputWriteError):
+    """An image could not be written to the requested path."""
+
+    verb = "write"
+
+
+class OutputExistsError(OutputWriteError, FileExistsError):
     """The output file already exists and overwriting was not requested."""

@@ -8,6 +8,7 @@ and EXIF where the format carries them. Every write goes through atomic_write.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,10 +17,11 @@ import numpy as np
 import tifffile
 
 from srlab.io.atomic import atomic_write
-from srlab.io.errors import ImageWriteError
+from srlab.io.errors import ImageWriteError, OutputExistsError, OutputWriteError
 from srlab.io.image import DecodedImage, to_array, to_pil
 from srlab.io.metadata import icc_fits
 from srlab.io.png16 import write_png16
+from srlab.io.tiff_exif import append_exif
 
 _FORMAT_BY_SUFFIX = {
     ".png": "PNG",
@@ -36,6 +38,7 @@ _DEEP_FORMATS = frozenset({"PNG", "TIFF"})  # can store 16 bits per channel
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP"})
 _OPAQUE = 254.5 / 255  # alpha at or above this is 255 in 8 bits: dropping it loses nothing
 _ICC_TAG = 34675  # TIFF InterColorProfile
+_JPEG_MAX_EXIF = 65533  # one APP1 segment; larger blocks (from PNG, WebP, TIFF) cannot go in
 
 
 def output_format_for(path: str | Path) -> str:
@@ -64,7 +67,7 @@ def write_image(
     quality: JPEG/WebP quality 1..100 (JPEG uses 4:4:4 chroma; WebP 100 is lossless).
     drop_alpha: allow JPEG/BMP output of a transparent image by discarding alpha.
     Raises OutputExistsError if the file exists and not ``overwrite``, ImageWriteError
-    for any other failure to write, ValueError for invalid arguments.
+    for any other failure to write (a full disk included), ValueError for invalid arguments.
     """
     path = Path(path)
     if bit_depth not in (None, 8, 16):
@@ -85,7 +88,12 @@ def write_image(
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise ImageWriteError(path, f"{fmt} encoding failed: {reason}") from exc
 
-    return atomic_write(path, write, overwrite=overwrite)
+    try:
+        return atomic_write(path, write, overwrite=overwrite)
+    except (ImageWriteError, OutputExistsError):
+        raise
+    except OutputWriteError as exc:  # a filesystem failure, while writing an image
+        raise ImageWriteError(exc.path, exc.reason) from exc
 
 
 def _prepare(
@@ -106,7 +114,10 @@ def _prepare(
     if img.is_gray and not _keeps_gray(fmt, depth, has_alpha=alpha is not None):
         rgb = np.repeat(rgb, 3, axis=2)
     icc = img.icc_profile if icc_fits(img.icc_profile, gray=rgb.shape[2] == 1) else None
-    return replace(img, rgb=rgb, alpha=alpha, bit_depth=depth, icc_profile=icc)
+    exif = img.exif
+    if fmt == "BMP" or (fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF):
+        exif = None
+    return replace(img, rgb=rgb, alpha=alpha, bit_depth=depth, icc_profile=icc, exif=exif)
 
 
 def _keeps_gray(fmt: str, bit_depth: int, *, has_alpha: bool) -> bool:
@@ -136,11 +147,19 @@ def _write_png(tmp: Path, img: DecodedImage, quality: int) -> None:
 
 
 def _write_tiff(tmp: Path, img: DecodedImage, quality: int) -> None:
-    """8-bit TIFF through Pillow; 16-bit through tifffile, as Pillow lacks 16-bit colour."""
+    """8-bit TIFF through Pillow, 16-bit through tifffile (Pillow lacks 16-bit colour); then
+    the EXIF block, which neither can write, is appended (dropped if it cannot be merged)."""
     if img.bit_depth == 8:
         icc = {"icc_profile": img.icc_profile} if img.icc_profile else {}
         to_pil(img).save(tmp, "TIFF", compression="tiff_adobe_deflate", **icc)
-        return
+    else:
+        _write_tiff16(tmp, img)
+    if img.exif:
+        with contextlib.suppress(ValueError):
+            append_exif(tmp, img.exif)
+
+
+def _write_tiff16(tmp: Path, img: DecodedImage) -> None:
     samples = _samples16(img)
     channels = samples.shape[2]
     tifffile.imwrite(

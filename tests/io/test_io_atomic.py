@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from srlab.io import ImageWriteError, OutputExistsError, atomic_write
+from srlab.io import ImageError, OutputExistsError, OutputWriteError, atomic_write
 
 
 def _writer(content: bytes, seen: list[Path] | None = None):
@@ -130,12 +130,13 @@ def test_fallback_still_refuses_a_file_that_appeared(
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
 
 
-def test_filesystem_failure_is_an_image_write_error_naming_the_target(tmp_path: Path) -> None:
+def test_filesystem_failure_is_an_output_write_error_naming_the_target(tmp_path: Path) -> None:
     blocker = tmp_path / "not_a_folder"
     blocker.write_bytes(b"")
-    target = blocker / "out.png"
-    with pytest.raises(ImageWriteError) as info:
+    target = blocker / "table.csv"
+    with pytest.raises(OutputWriteError) as info:
         atomic_write(target, _writer(b"x"), overwrite=False)
+    assert not isinstance(info.value, ImageError)  # a CSV file is not an image
     assert info.value.path == target
     assert str(target) in str(info.value)
     assert [p.name for p in tmp_path.iterdir()] == ["not_a_folder"]
