@@ -93,3 +93,12 @@ class Architecture:
     spec: ModelSpec | None
     summary: str  # one line for `srlab models --archs`: what it is and where it comes from
     foreign: tuple[ForeignLayout, ...] = field(default=())
+    # For networks whose facts depend on their build options (RRDBNet's x2 and x1 unshuffle
+    # their input, so need even sizes): (spec, options) -> the spec of that build.
+    refine_spec: Callable[[ModelSpec, Mapping[str, Any]], ModelSpec] | None = None
+
+    def spec_for(self, options: Mapping[str, Any]) -> ModelSpec | None:
+        """The spec of the network built with `options` (scale included)."""
+        if self.spec is None or self.refine_spec is None:
+            return self.spec
+        return self.refine_spec(self.spec, options)

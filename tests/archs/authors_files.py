@@ -38,3 +38,40 @@ def formula_state(keys_file: Path, gain: float, built: dict[str, torch.Tensor]) 
             value = 0.01 * b
         state[name] = torch.from_numpy(value).float()
     return state
+
+
+def splitmix_uniform(seed: int, n: int) -> np.ndarray:
+    """n values of splitmix64 seeded with `seed`, scaled to [-1, 1) (exact in float64)."""
+    i = np.arange(1, n + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + i * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0
+
+
+def hash_formula_state(keys_file: Path, gain: float) -> dict[str, torch.Tensor]:
+    """The splitmix64 formula weights of a keys file (../shared/data/srvgg-realesrgan/README.md):
+    line k seeds tensor k. Entries marked "unused by the forward pass" still count for the line
+    numbers but are left out; integer tensors (`num_batches_tracked`) are zero, as built."""
+    state = {}
+    for k, line in enumerate(keys_file.read_text().splitlines()):
+        name, rest = line.split(" ", 1)
+        if "unused by the forward pass" in rest:
+            continue
+        shape = tuple(json.loads(rest[: rest.index("]") + 1]))
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(0)
+            continue
+        u = splitmix_uniform(k, int(np.prod(shape))).reshape(shape)
+        if name.endswith("running_var"):
+            value = 1 + 0.5 * (u * u)
+        elif len(shape) == 1 and name.endswith("weight"):
+            value = 0.5 + 0.25 * u
+        elif len(shape) >= 2:
+            value = ((gain * np.sqrt(3)) * u) / np.sqrt(np.prod(shape[1:]))
+        else:
+            value = 0.1 * u
+        state[name] = torch.from_numpy(value).float()
+    return state
