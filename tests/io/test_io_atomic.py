@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from srlab.io import ImageError, OutputExistsError, OutputWriteError, atomic_write
+from srlab.io.temp_files import writer_pid
 
 
 def _writer(content: bytes, seen: list[Path] | None = None):
@@ -28,6 +29,7 @@ def test_writes_file_via_hidden_temp_with_same_suffix(tmp_path: Path) -> None:
     assert tmp.parent == tmp_path
     assert tmp.name.startswith(".")
     assert tmp.suffix == ".png"
+    assert writer_pid(tmp) == os.getpid()  # recognisable by remove_stale_temp_files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
 
