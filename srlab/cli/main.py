@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from srlab import __version__
-from srlab.cli import eval, export, models, record, sweep, train, upscale
+from srlab.cli import evaluate, export, models, record, serve, sweep, train, upscale
 
 USAGE_ERROR = 255
 
@@ -27,10 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     upscale.add_parser(commands)
     models.add_parser(commands)
     train.add_parser(commands)
-    eval.add_parser(commands)
+    evaluate.add_parser(commands)
     sweep.add_parser(commands)
     export.add_parser(commands)
     record.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 
