@@ -21,9 +21,10 @@ from srlab.archs.keymap import KeyMap
 from srlab.archs.rrdb import conv3x3, detect_options, lrelu, nearest_x2, rrdb_trunk
 from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
-# Trunk 2 runs at 4× the LR resolution, so a 64-px LR tile already holds 256² × 192-channel
-# concatenations in its dense blocks; the default tile keeps that near 50 MB per map.
-SPEC = ModelSpec(scales=(16,), receptive_radius=32, tile_budget=1024)
+# Trunk 2 runs at 4× the LR resolution and the tail at 16×: a default tile of 64 LR pixels (96
+# with its context) holds 384² × 192-channel concatenations in trunk 2 and 1536² × 64 maps in
+# the tail (about 0.6 GB each in float32). Receptive radius as RRDBNet's (see rrdb.py).
+SPEC = ModelSpec(scales=(16,), receptive_radius=16, tile_budget=1024)
 
 
 class CIPLABGenerator(nn.Module):
@@ -100,7 +101,7 @@ def _detect_authors(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
     a second trunk (ESRGAN's x4 RRDBNet has the same names for the first)."""
     if not any(k.startswith("RRDB_trunk2.") for k in state):
         return None
-    return detect_options(state, "RRDB_trunk.0.RDB1.conv1.weight", _AUTHORS_BLOCK)
+    return detect_options(state, _AUTHORS_BLOCK)
 
 
 ARCHITECTURE = Architecture(

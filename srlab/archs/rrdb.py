@@ -32,8 +32,10 @@ from srlab.archs.keymap import KeyMap
 from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
 # The trunk's theoretical reach is ~350 LR pixels (23 × 15 convolutions), far beyond any tile
-# overlap; the weights decay fast, and tiles agree with the whole image within a level.
-SPEC = ModelSpec(scales=(4, 2, 1), receptive_radius=32, tile_budget=1024)
+# overlap; its weight decays fast (Real-ESRGAN tiles with 10 pixels of context by default), and
+# 16 pixels keep tiles within a level of the whole image. The x2 and x1 networks run the trunk
+# at 1/2 and 1/4 of their input resolution, so their radius in input pixels is 2 and 4 times it.
+SPEC = ModelSpec(scales=(4, 2, 1), receptive_radius=16, tile_budget=1024)
 # BasicSR's convention: the ×4 network on a pixel-unshuffled input gives ×2 and ×1.
 UNSHUFFLE = {4: 1, 2: 2, 1: 4}
 
@@ -116,14 +118,17 @@ class RRDBNet(nn.Module):
 
 
 def _spec_for_build(spec: ModelSpec, options: Mapping[str, Any]) -> ModelSpec:
-    """The ×2 and ×1 networks unshuffle their input: its sides must be multiples of 2 and 4."""
-    return replace(spec, size_multiple=UNSHUFFLE[options.get("scale", 4)])
+    """The ×2 and ×1 networks unshuffle their input: its sides must be multiples of 2 and 4,
+    and the trunk's reach in input pixels grows as much."""
+    factor = UNSHUFFLE[options.get("scale", 4)]
+    return replace(
+        spec, size_multiple=factor, receptive_radius=spec.receptive_radius * factor
+    )
 
 
 # --- foreign layouts -------------------------------------------------------------------------
 
 _BLOCK_KEY = re.compile(r"body\.(\d+)\.rdb(\d)\.conv(\d)\.(weight|bias)$")
-_FIRST_BLOCK_PROBE = "body.0.rdb1.conv1.weight"  # growth × features × 3 × 3
 
 
 def _esrgan_name(key: str) -> str:
@@ -185,35 +190,43 @@ def original_esrgan_keymap(**options: Any) -> KeyMap:
 
 
 def detect_options(
-    state: Mapping[str, torch.Tensor], first_conv: str, block_index: re.Pattern[str]
+    state: Mapping[str, torch.Tensor], first_rdb: re.Pattern[str]
 ) -> dict[str, Any] | None:
-    """Width, growth and block count of an RRDB trunk whose block n's keys match `block_index`
-    (group 1 = n) and whose first dense convolution is `first_conv`, read off the tensors;
-    None when the state has no such trunk."""
-    indices = {int(m[1]) for k in state if (m := block_index.match(k))}
-    probe = state.get(first_conv)
-    if not indices or probe is None or probe.dim() != 4:
+    """Width, growth and block count of an RRDB trunk whose block n's first dense block has keys
+    starting with a match of `first_rdb` (group 1 = n), read off the tensors (the first dense
+    convolution of any block: growth × width × 3 × 3); None when the state has no such trunk."""
+    indices, probes = set(), []
+    for key, tensor in state.items():
+        found = first_rdb.match(key)
+        if found:
+            indices.add(int(found[1]))
+            rest = key[found.end():]
+            if rest in ("conv1.weight", "conv1.0.weight") and tensor.dim() == 4:
+                probes.append(tensor)
+    if not probes:
         return None
-    return {"features": probe.shape[1], "growth": probe.shape[0], "blocks": max(indices) + 1}
+    growth, features = probes[0].shape[:2]
+    return {"features": features, "growth": growth, "blocks": max(indices) + 1}
 
 
 def _detector(
-    rename: Callable[[str], str], block_index: str, foreign: tuple[str, ...]
+    head: str, first_rdb: str, foreign: tuple[str, ...]
 ) -> Callable[[Mapping[str, torch.Tensor]], dict[str, Any] | None]:
-    """Build options of an RRDBNet in one layout. The scale comes from the head's input
-    channels (3, 12 or 48: ×4, ×2, ×1; anything else is left to the shape check to name);
-    states with keys starting with any of `foreign` (a second trunk, a third upsampling:
-    CIPLAB's x16 or x8 variants) are another network."""
-    pattern = re.compile(block_index)
+    """Build options of an RRDBNet in a layout that names its head convolution's weight `head`
+    and whose block n's first dense block has keys starting with a match of `first_rdb`.
+    The scale comes from the head's input channels (3, 12 or 48: ×4, ×2, ×1; anything else is
+    left to the shape check to name). States with keys starting with any of `foreign` (a second
+    trunk, a third upsampling: CIPLAB's x16, x8 variants) are another network."""
+    pattern = re.compile(first_rdb)
 
     def detect(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
         if any(k.startswith(foreign) for k in state):
             return None
-        options = detect_options(state, rename(_FIRST_BLOCK_PROBE), pattern)
+        options = detect_options(state, pattern)
         if options is None:
             return None
-        head = state.get(rename("conv_first.weight"))
-        channels = head.shape[1] if head is not None and head.dim() == 4 else 3
+        weight = state.get(head)
+        channels = weight.shape[1] if weight is not None and weight.dim() == 4 else 3
         scale = {3 * u * u: s for s, u in UNSHUFFLE.items()}.get(channels, 4)
         return {"scale": scale, **options}
 
@@ -229,15 +242,17 @@ ARCHITECTURE = Architecture(
     foreign=(
         ForeignLayout(
             basicsr_keymap,
-            _detector(lambda k: k, r"body\.(\d+)\.rdb1\.", ("conv_up3.",)),
+            _detector("conv_first.weight", r"body\.(\d+)\.rdb1\.", ("conv_up3.",)),
         ),
         ForeignLayout(
             esrgan_keymap,
-            _detector(_esrgan_name, r"RRDB_trunk\.(\d+)\.RDB1\.", ("RRDB_trunk2.", "upconv3.")),
+            _detector(
+                "conv_first.weight", r"RRDB_trunk\.(\d+)\.RDB1\.", ("RRDB_trunk2.", "upconv3.")
+            ),
         ),
         ForeignLayout(
             original_esrgan_keymap,
-            _detector(_original_esrgan_namer(0), r"model\.1\.sub\.(\d+)\.RDB1\.", ()),
+            _detector("model.0.weight", r"model\.1\.sub\.(\d+)\.RDB1\.", ()),
         ),
     ),
     refine_spec=_spec_for_build,

@@ -3,8 +3,9 @@
 A saved model is a safetensors file whose metadata names its architecture and build
 options (key "srlab"), plus a JSON sidecar with the same facts for people and for weight
 files we did not write and whose metadata is empty. Files in a layout an architecture knows
-(the authors' releases, as safetensors or as PyTorch pickles read with `weights_only=True`)
-load without a description: the layout itself says what they are.
+(the authors' releases; BasicSR, Real-ESRGAN and ESRGAN RRDBNets; as safetensors or as PyTorch
+pickles read with `weights_only=True`) load without a description: the layout itself, and the
+tensors' shapes, say what they are.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 from torch import nn
 
-from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
+from srlab.archs import ARCHITECTURES, Architecture, ForeignLayout, ModelSpec
 from srlab.archs.keymap import ForeignWeightsError, mismatches
 from srlab.io import atomic_write
 from srlab.io.state_file import PICKLE_SUFFIXES, read_state_file
@@ -76,6 +77,78 @@ def load_model(
         meta = _recognise(path, tensors, registry)
     arch, options = _arch_and_options(path, meta)
     return _build(path.name, arch, options, tensors, scale, registry)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What a model file is, read from its header and its tensors' shapes (nothing is built)."""
+
+    arch: str
+    layout: str  # "srlab metadata", "JSON sidecar", or the foreign layout's name
+    options: dict[str, Any]  # build options, as stated or read off the tensors
+    parameters: int  # values in its floating-point tensors
+    licence: str | None  # as the file's metadata states it
+    problems: str | None  # tensors that do not fit the recognised layout
+
+
+_LICENCE_KEYS = ("license", "licence", "modelspec.license")
+
+
+def inspect_file(
+    path: str | Path, registry: Mapping[str, Architecture] = ARCHITECTURES
+) -> FileFacts:
+    """The facts of a model file that `load_model` would use, without building the network;
+    refused in one line like `load_model` when no architecture recognises it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    tensors, header = _read_shapes(path)
+    meta, layout = _parse_metadata(path, header), "srlab metadata"
+    if meta is None and path.with_suffix(".json").exists():
+        meta, layout = _read_sidecar(path), "JSON sidecar"
+    problems = None
+    if meta is None:
+        found = _find_layout(tensors, registry)
+        if found is None:
+            raise ModelLoadError(_unrecognised(path, tensors, registry))
+        arch, foreign, options = found
+        meta = {"arch": arch, "options": options}
+        keymap = foreign.keymap(**options)
+        layout = keymap.source
+        try:
+            keymap.import_state(tensors)
+        except ForeignWeightsError as err:
+            problems = str(err)
+    arch, options = _arch_and_options(path, meta)
+    stated = {k.lower(): v for k, v in header.items()}
+    return FileFacts(
+        arch=arch,
+        layout=layout,
+        options=options,
+        parameters=sum(t.numel() for t in tensors.values() if t.is_floating_point()),
+        licence=next((stated[k] for k in _LICENCE_KEYS if k in stated), None),
+        problems=problems,
+    )
+
+
+def _read_shapes(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A file's tensors as shape-only (meta) tensors, and its safetensors header metadata:
+    safetensors headers are read without the data; pickles are read with `weights_only=True`."""
+    if path.suffix in PICKLE_SUFFIXES:
+        tensors, _ = _read_weights(path)
+        return {k: v.to("meta") for k, v in tensors.items()}, {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            tensors = {}
+            for key in f.keys():  # noqa: SIM118 (not a dict)
+                part = f.get_slice(key)
+                floating = part.get_dtype().startswith(("F", "BF"))  # F32, BF16, F8_E4M3...
+                dtype = torch.float32 if floating else torch.int64  # only counting needs it
+                tensors[key] = torch.empty(part.get_shape(), dtype=dtype, device="meta")
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelLoadError(f"{path}: not a readable safetensors file ({err})") from err
+    return tensors, header
 
 
 def catalogue_facts(name: str) -> tuple[str, dict[str, Any]]:
@@ -167,14 +240,50 @@ def _recognise(
     path: Path, tensors: Mapping[str, torch.Tensor], registry: Mapping[str, Architecture]
 ) -> dict[str, Any]:
     """The description of tensors in a foreign layout that one of the architectures accepts."""
+    found = _find_layout(tensors, registry)
+    if found is None:
+        raise ModelLoadError(_unrecognised(path, tensors, registry))
+    arch, _, options = found
+    return {"arch": arch, "options": options}
+
+
+def _find_layout(
+    tensors: Mapping[str, torch.Tensor], registry: Mapping[str, Architecture]
+) -> tuple[str, ForeignLayout, dict[str, Any]] | None:
+    """The first architecture, layout and build options that recognise the tensors."""
     for name, entry in registry.items():
         for layout in entry.foreign:
             options = layout.recognise(tensors)
             if options is not None:
-                return {"arch": name, "options": options}
-    raise ModelLoadError(
-        f"{path}: the file does not say its architecture and its keys match no known layout; "
-        f'put a JSON sidecar {path.with_suffix(".json").name} beside it, e.g. '
+                return name, layout, options
+    return None
+
+
+def _unrecognised(
+    path: Path, tensors: Mapping[str, torch.Tensor], registry: Mapping[str, Architecture]
+) -> str:
+    """One line: the families srlab knows, and the file's keys that the nearest one lacks."""
+    families, nearest, unfit = [], None, list(tensors)
+    for entry in registry.values():
+        for layout in entry.foreign:
+            keymap = layout.keymap(**(layout.detect(tensors) or {}))
+            families.append(keymap.source)
+            theirs = keymap.theirs_to_ours
+            outside = [k for k in tensors if k not in theirs]
+            if len(outside) < len(unfit):
+                nearest, unfit = keymap.source, outside
+    if not tensors:
+        fit = "it holds no tensors"
+    elif not unfit:
+        fit = f"its {len(tensors)} keys are {nearest}'s but too few to say which network it is"
+    else:
+        where = f"not {nearest}'s" if nearest else "in none of them"
+        shown = ", ".join(unfit[:5]) + (f" and {len(unfit) - 5} more" if len(unfit) > 5 else "")
+        fit = f"{len(unfit)} of its {len(tensors)} keys are {where}: {shown}"
+    return (
+        f"{path}: no srlab metadata, and its keys fit no layout srlab knows (srlab's own "
+        f"files; {'; '.join(families)}); {fit}; for a network srlab has in its own layout, put "
+        f'a JSON sidecar {path.with_suffix(".json").name} beside it, e.g. '
         '{"arch": "...", "options": {}}'
     )
 
@@ -223,7 +332,8 @@ def _build(
     if tensors is not None:
         _load_tensors(name, module, tensors, entry)
     return LoadedModel(
-        name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec, options=options
+        name=name, arch=arch, scale=scale, module=module.eval(), spec=entry.spec_for(options),
+        options=options,
     )
 
 

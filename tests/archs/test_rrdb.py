@@ -52,6 +52,7 @@ def test_output_is_the_scale_and_x2_x1_need_multiples(scale: int):
     assert net(torch.rand(1, 3, 8, 12)).shape == (1, 3, 8 * scale, 12 * scale)
     spec = ARCHITECTURES["rrdbnet"].spec_for({"scale": scale})
     assert spec.size_multiple == {4: 1, 2: 2, 1: 4}[scale]
+    assert spec.receptive_radius == ARCHITECTURES["rrdbnet"].spec.receptive_radius * (4 // scale)
     with pytest.raises(ValueError, match="x8"):
         RRDBNet(scale=8)
 
@@ -134,17 +135,22 @@ def test_esrgan_layout_is_renamed_as_its_converter_does():
 def test_tiled_equals_untiled_within_a_level(shared_dir: Path):
     """Pure convolutions: tiles differ from the whole image only through what lies beyond
     their context (the trunk reaches farther than any overlap), here far below a level."""
+    from dataclasses import replace
+
     from srlab.infer.upscaler import Upscaler
     from srlab.zoo import LoadedModel
 
     torch.manual_seed(0)
     net = RRDBNet(scale=4, features=16, growth=8, blocks=2).eval()
-    model = LoadedModel("rrdbnet", "rrdbnet", 4, net, ARCHITECTURES["rrdbnet"].spec)
+    spec = ARCHITECTURES["rrdbnet"].spec
+    model = LoadedModel("rrdbnet", "rrdbnet", 4, net, spec)
     image = Image.open(shared_dir / "data/photos/dev/opencv_fruits.png").convert("RGB")
     lr = np.asarray(image)[:48, :64].astype(np.float32) / 255
     whole = Upscaler(model, tile=0, half=False).upscale_array(lr)
-    tiled = Upscaler(model, tile=24, tile_overlap=12, half=False).upscale_array(lr)
-    seams = Upscaler(model, tile=24, tile_overlap=0, half=False).upscale_array(lr)
+    tiled = Upscaler(model, tile=32, tile_overlap=16, half=False).upscale_array(lr)
     assert whole.shape == (192, 256, 3) and whole.std() > 0.01
     assert np.abs(whole - tiled).max() <= 1 / 255
-    assert np.abs(whole - seams).max() > 4 * np.abs(whole - tiled).max()  # overlap matters
+    # without context the seams show: the overlap is what makes tiles agree
+    blind = LoadedModel("rrdbnet", "rrdbnet", 4, net, replace(spec, receptive_radius=0))
+    seams = Upscaler(blind, tile=32, tile_overlap=0, half=False).upscale_array(lr)
+    assert np.abs(whole - seams).max() > 1 / 255
