@@ -43,8 +43,8 @@ def decode_deep(img: ImageFile.ImageFile, rawmode: str) -> tuple[np.ndarray, Ima
     """
     if rawmode in _ONE_PASS_AS_BYTES:
         loaded = _decode_as(img, _ONE_PASS_AS_BYTES[rawmode])
-        octets = np.asarray(loaded).astype(np.uint16)
-        return (octets[:, :, 0::2] << 8) | octets[:, :, 1::2], loaded
+        octets = np.asarray(loaded)
+        return (octets[:, :, 0::2].astype(np.uint16) << 8) | octets[:, :, 1::2], loaded
     high = np.asarray(_decode_as(img, rawmode)).astype(np.uint16)
     loaded = _decode_as(img, _low_byte_rawmode(rawmode))
     return (high << 8) | np.asarray(loaded), loaded

@@ -25,6 +25,7 @@ _UNSUPPORTED = {"F": "32-bit floating point", "I": "32-bit integer", "LAB": "CIE
 _REDUCED_RESOLUTION = 1  # TIFF NewSubfileType bit: a thumbnail or preview of another page
 _NEW_SUBFILE_TYPE = 254
 _FLOAT32_BYTES = 4
+_READ_PEAK_TENTHS = 25  # read_peak_bytes = 2.5 x decoded_bytes
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class ImageInfo:
     def decoded_bytes(self) -> int:
         """Memory of the DecodedImage read_image returns (float32 samples, alpha included)."""
         return self.pixels * self.channels * _FLOAT32_BYTES
+
+    @property
+    def read_peak_bytes(self) -> int:
+        """A safe estimate of read_image's peak memory for this file: Pillow's copy, the
+        integer samples and the float32 result exist at once. Measured: 1.3 to 2.1 times
+        decoded_bytes (2.1 for 16-bit gray + alpha PNG and 16-bit RGBA TIFF)."""
+        return self.decoded_bytes * _READ_PEAK_TENTHS // 10
 
 
 def probe_image(path: str | Path) -> ImageInfo:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from srlab.io.deep import decode_deep, deep_rawmode
 from srlab.io.errors import ImageReadError
-from srlab.io.image import DecodedImage, split_channels
+from srlab.io.image import DecodedImage
 from srlab.io.metadata import ORIENTATION_TAG, apply_orientation, icc_fits, upright_exif
 from srlab.io.opener import (
     READ_FORMATS,
@@ -76,17 +76,26 @@ def from_pil(
         exif = upright_exif(loaded.info.get("exif") or exif_of_tiff(loaded))
     icc_profile = loaded.info.get("icc_profile") or None
     samples = apply_orientation(samples, orientation)
-    gray = samples.shape[2] <= 2
-    values = samples.astype(np.float32, order="C")
-    values /= np.float32(65535.0 if bit_depth == 16 else 255.0)
-    return split_channels(
-        values,
-        bit_depth=bit_depth,
+    colour = 1 if samples.shape[2] <= 2 else 3
+    has_alpha = samples.shape[2] in (2, 4)
+    scale = np.float32(65535.0 if bit_depth == 16 else 255.0)
+    return DecodedImage(
+        _as_float(samples[:, :, :colour], scale),
+        _as_float(samples[:, :, colour], scale) if has_alpha else None,
+        bit_depth,
         format=image_format(img),
         path=path,
-        icc_profile=icc_profile if icc_fits(icc_profile, gray=gray) else None,
+        icc_profile=icc_profile if icc_fits(icc_profile, gray=colour == 1) else None,
         exif=exif,
     )
+
+
+def _as_float(plane: np.ndarray, scale: np.float32) -> np.ndarray:
+    """Integer samples as C-contiguous float32 in 0..1; colour and alpha are converted
+    separately so that no combined float array (1.5 to 2 times the result) is made."""
+    values = plane.astype(np.float32, order="C")
+    values /= scale
+    return values
 
 
 def _decode(img: Image.Image, path: Path | None) -> tuple[np.ndarray, int, Image.Image]:

@@ -1,5 +1,7 @@
 """probe_image: header facts without decoding, as read_image would return the image."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +83,38 @@ def test_probe_refuses_unsupported_pixel_formats_like_read(tmp_path: Path) -> No
 def test_probe_of_a_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match=r"nothing\.png: file not found"):
         probe_image(tmp_path / "nothing.png")
+
+
+# VmHWM: the process's peak resident memory (Linux), reset by exec unlike ru_maxrss.
+_MEASURE_PEAK = """
+import re, sys
+from pathlib import Path
+from srlab.io import probe_image, read_image
+
+def peak():
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status)[1]) * 1024
+
+info = probe_image(sys.argv[1])
+before = peak()
+read_image(sys.argv[1])
+print(peak() - before, info.decoded_bytes, info.read_peak_bytes)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "channels", "dtype"),
+    [("la16.png", 2, np.uint16), ("rgba16.tif", 4, np.uint16), ("rgba.webp", 4, np.uint8)],
+)
+def test_read_peak_estimate_bounds_the_measured_peak(
+    tmp_path: Path, name: str, channels: int, dtype: type
+) -> None:
+    """The layouts that cost read_image most memory relative to its result."""
+    samples = RNG.integers(0, np.iinfo(dtype).max, (1000, 1500, channels), dtype=dtype)
+    write_image(tmp_path / name, from_array(samples), quality=100)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_PEAK, str(tmp_path / name)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    measured, decoded, estimate = map(int, done.stdout.split())
+    assert decoded < measured <= estimate
