@@ -151,6 +151,10 @@ def test_tampered_checkpoints_are_refused_naming_the_keys(tmp_path, capsys):
     basicsr = _write(tmp_path / "tampered.pth", state, "params_ema")
     _one_line_refusal(basicsr, capsys, "missing: conv_up2.bias",
                       "conv_hr.weight (16, 16, 1, 1) != (16, 16, 3, 3)")
+    state = _renamed(_net(4), esrgan_keymap(scale=4, **SMALL))
+    del state["RRDB_trunk.0.RDB1.conv1.weight"]  # options are still read off the other blocks
+    _one_line_refusal(_write(tmp_path / "esrgan.safetensors", state), capsys,
+                      "missing: RRDB_trunk.0.RDB1.conv1.weight")
     old = _renamed(_net(4), original_esrgan_keymap(scale=4, **SMALL))
     del old["model.10.weight"]
     old["model.8.bias"] = torch.zeros(3)
