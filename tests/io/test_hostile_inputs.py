@@ -233,6 +233,28 @@ def test_png_with_short_image_data_and_a_proper_end_is_refused(
         read_image(path)
 
 
+# --- other formats cut short --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suffix", "options"),
+    [(".tif", {}), (".tif", {"compression": "tiff_adobe_deflate"}), (".webp", {"quality": 90}),
+     (".webp", {"lossless": True}), (".bmp", {})],
+)  # fmt: skip
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, -1])
+def test_tiff_webp_bmp_cut_short_are_refused_by_their_decoders(
+    tmp_path: Path, suffix: str, options: dict, keep: float
+) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(_photo(60, 80)).save(buffer, Image.registered_extensions()[suffix], **options)
+    data = buffer.getvalue()
+    path = tmp_path / f"cut{suffix}"
+    path.write_bytes(data[: int(len(data) * keep) if keep > 0 else len(data) + int(keep)])
+    with pytest.raises(ImageReadError) as info:
+        read_image(path)
+    assert "\n" not in str(info.value)
+
+
 # --- multi-frame files ---------------------------------------------------------------------
 
 
