@@ -61,8 +61,9 @@ def open_checked(
         check_pixel_limit(img, max_pixels, path)
         if img.format in ("JPEG", "MPO"):
             data = path.read_bytes()
-            trimmed = trimmed_for_decoding(data, check_jpeg(data))
-            if trimmed is not None and for_decoding:
+            layout = check_jpeg(data)
+            trimmed = trimmed_for_decoding(data, layout) if for_decoding else None
+            if trimmed is not None:
                 img.close()
                 img = open_pillow(trimmed)
         elif img.format == "PNG":

@@ -19,7 +19,7 @@ import tifffile
 from srlab.io.atomic import atomic_write
 from srlab.io.errors import ImageWriteError, OutputExistsError, OutputWriteError
 from srlab.io.image import DecodedImage, to_array, to_pil
-from srlab.io.metadata import icc_fits
+from srlab.io.metadata import EXIF_HEADER, icc_fits
 from srlab.io.png16 import write_png16
 from srlab.io.tiff_exif import append_exif
 
@@ -114,7 +114,7 @@ def _prepare(
     if img.is_gray and not _keeps_gray(fmt, depth, has_alpha=alpha is not None):
         rgb = np.repeat(rgb, 3, axis=2)
     icc = img.icc_profile if icc_fits(img.icc_profile, gray=rgb.shape[2] == 1) else None
-    exif = img.exif
+    exif = img.exif and EXIF_HEADER + img.exif.removeprefix(EXIF_HEADER)  # as JPEG needs it
     if fmt == "BMP" or (fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF):
         exif = None
     return replace(img, rgb=rgb, alpha=alpha, bit_depth=depth, icc_profile=icc, exif=exif)

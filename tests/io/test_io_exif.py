@@ -109,3 +109,12 @@ def test_images_without_exif_stay_without(tmp_path: Path) -> None:
     img = from_array(RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8))
     for suffix in (".jpg", ".png", ".webp", ".tif"):
         assert read_image(write_image(tmp_path / f"a{suffix}", img, quality=100)).exif is None
+
+
+def test_a_block_given_without_its_exif_header_is_written_validly(tmp_path: Path) -> None:
+    """DecodedImage.exif set by hand as bare TIFF structure (as WebP stores it) still works."""
+    bare = _camera_exif(orientation=None).tobytes().removeprefix(b"Exif\x00\x00")
+    img = replace(from_array(RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8)), exif=bare)
+    for suffix in (".jpg", ".png", ".webp", ".tif"):
+        with Image.open(write_image(tmp_path / f"a{suffix}", img, quality=100)) as written:
+            _assert_camera_tags(written.getexif())
