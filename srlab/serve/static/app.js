@@ -311,11 +311,11 @@ function layoutStage() {
   const scale = entry.job && entry.job.state === "done" ? entry.job.scale : Number($("scale").value);
   const width = entry.upload.width * scale;
   const height = entry.upload.height * scale;
-  let factor = 1;
-  if (state.zoom === "fit") {
+  let factor = 1; // 1:1, one screen pixel per result pixel
+  if (state.zoom === "fit") { // the whole picture in the view, enlarged or reduced
     const room = $("viewport").clientWidth - 2;
     const tall = Math.max(200, window.innerHeight - 180);
-    factor = Math.min(1, room / width, tall / height);
+    factor = Math.min(room / width, tall / height);
   }
   stage.hidden = false;
   stage.style.width = `${Math.round(width * factor)}px`;
@@ -389,8 +389,8 @@ function hintItem(value) {
   return li;
 }
 
-function mib(bytes) {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+function mib(bytes) { // as the server words sizes
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function megapixels(pixels) {
