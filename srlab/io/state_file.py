@@ -3,6 +3,8 @@ in them ever runs)."""
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -37,6 +39,8 @@ def read_state_file(
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise error(f"cannot read {what} file {path} ({_refused_object(exc)}); {hint}") from exc
     except Exception as exc:
         reason = " ".join(str(exc).split())
         raise error(f"cannot read {what} file {path} ({reason}); {hint}") from exc
@@ -48,3 +52,16 @@ def read_state_file(
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise error(f"{what} file {path} does not hold a flat state dict of tensors; {hint}")
     return state
+
+
+def _refused_object(exc: pickle.UnpicklingError) -> str:
+    """Why a pickle was refused, without PyTorch's advice to load it unsafely."""
+    text = " ".join(str(exc).split())
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        return (
+            f"the pickle holds Python code or objects ({found.group(1)}) besides tensors; "
+            "srlab never runs them"
+        )
+    detail = re.search(r"WeightsUnpickler error: (.*?) Check the documentation", text)
+    return f"not a readable PyTorch pickle: {detail.group(1) if detail else text}"

@@ -1,0 +1,47 @@
+"""Weight-file reading refuses code-carrying and broken pickles in one line, without advice
+to load them unsafely."""
+
+import os
+
+import pytest
+import torch
+
+from srlab.io.state_file import read_state_file
+
+
+class _Payload:
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return os.makedirs, (self.target,)
+
+
+def _read(path):
+    return read_state_file(path, what="test weights", hint="a hint", error=ValueError)
+
+
+def test_a_code_carrying_pickle_is_named_and_not_run(tmp_path):
+    target = tmp_path / "ran"
+    path = tmp_path / "w.pth"
+    torch.save({"w": torch.zeros(2), "x": _Payload(str(target))}, path)
+    with pytest.raises(ValueError) as err:
+        _read(path)
+    message = str(err.value)
+    assert "\n" not in message and "makedirs" in message and "never runs" in message
+    assert "weights_only` set to `False`" not in message and "will likely succeed" not in message
+    assert not target.exists()
+
+
+def test_a_garbage_pickle_says_so(tmp_path):
+    path = tmp_path / "w.pth"
+    path.write_bytes(b"garbage" * 10)
+    with pytest.raises(ValueError, match=r"not a readable PyTorch pickle") as err:
+        _read(path)
+    assert "\n" not in str(err.value) and "likely succeed" not in str(err.value)
+
+
+def test_a_plain_state_dict_reads(tmp_path):
+    path = tmp_path / "w.pth"
+    torch.save({"w": torch.arange(3.0)}, path)
+    assert torch.equal(_read(path)["w"], torch.arange(3.0))
