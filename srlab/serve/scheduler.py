@@ -19,6 +19,7 @@ from srlab.io import DecodedImage, ImageError
 from srlab.serve.cache import ResultCache, ResultKey
 from srlab.serve.jobs import Job, JobCancelled, JobState
 from srlab.serve.noise_steps import W_STEPS, neighbour_steps, step_of
+from srlab.serve.results import cached_preview
 from srlab.serve.runner import ModelRunner
 from srlab.serve.settings import Limits
 from srlab.serve.uploads import StoredUpload, UploadError, UploadStore
@@ -244,12 +245,15 @@ class Scheduler:
                 job.state = JobState.RUNNING
             with self._slots:
                 state, error, image = self._run(runner, job)
+            entry = None if image is None else self.cache.put(job.key, image)
+            if entry is not None and not job.hold:
+                cached_preview(entry)  # the page asks for it next: have it ready
+                self.cache.resized()
             with self._cond:
                 del self._running[model]
-                if image is not None:
-                    entry = self.cache.put(job.key, image)
+                if entry is not None:
                     job.result = entry if job.hold else None
-                    self._plan_precompute(job, image)
+                    self._plan_precompute(job, entry.image)
                 job.finish(state, error)
                 self._cond.notify_all()
 
