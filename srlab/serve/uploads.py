@@ -22,6 +22,7 @@ from srlab.io import (
     ImageReadError,
     OutputExistsError,
     atomic_write,
+    probe_image,
     read_image,
 )
 from srlab.serve.names import safe_stem
@@ -84,9 +85,12 @@ class UploadStore:
         with contextlib.suppress(OutputExistsError):  # same bytes, from an earlier server
             atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=False)
         try:
+            self._check_size(path, label)
             image = read_image(path, max_pixels=self.max_pixels)
-        except ImageReadError as err:
+        except (ImageReadError, UploadError) as err:
             path.unlink(missing_ok=True)
+            if isinstance(err, UploadError):
+                raise
             raise UploadError(f"cannot read {label}: {err.reason}") from err
         upload = StoredUpload(
             id=upload_id,
@@ -102,6 +106,17 @@ class UploadStore:
             self._uploads[upload_id] = upload
             self._remember(upload_id, image)
         return upload
+
+    def _check_size(self, path: Path, label: str) -> None:
+        """Refuse, from the header alone, an image over this server's pixel limit, saying
+        which option raises it."""
+        info = probe_image(path)
+        if info.pixels > self.max_pixels:
+            raise UploadError(
+                f"cannot read {label}: image is {info.width} x {info.height} = "
+                f"{info.pixels:,} pixels, more than the limit of {self.max_pixels:,} "
+                "(srlab serve --max-pixels)"
+            )
 
     def get(self, upload_id: str) -> StoredUpload | None:
         with self._lock:

@@ -40,6 +40,12 @@ def png_header_only(width: int, height: int) -> bytes:
     return _png(header, zlib.compress(b"\x00" * 64))
 
 
+def black_png(width: int, height: int) -> bytes:
+    """A valid 8-bit gray PNG of zeros: large in pixels, small in bytes."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return _png(header, zlib.compress(b"\x00" * ((width + 1) * height)))
+
+
 def _png(header: bytes, data: bytes) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF

@@ -17,7 +17,14 @@ from srlab.io import read_image
 from srlab.serve.names import safe_stem
 from srlab.serve.noise_steps import W_STEPS
 from srlab.zoo import CATALOG, DEFAULT_MODEL, load_model
-from tests.serve.images import encoded, files_under, noise_image, png16_rgba, png_header_only
+from tests.serve.images import (
+    black_png,
+    encoded,
+    files_under,
+    noise_image,
+    png16_rgba,
+    png_header_only,
+)
 
 
 def post_upscale(client: TestClient, name: str, data: bytes, **fields: object):
@@ -173,7 +180,8 @@ BAD_FILES = {
     "notes.png": (b"hello, I am not a picture\n", "not a PNG, JPEG"),
     "corrupt.png": (_PNG[:60] + b"\x00" * 50 + _PNG[110:], "corrupt"),
     "bomb.png": (png_header_only(60_000, 60_000), "decompression-bomb"),
-    "huge.png": (png_header_only(12_000, 12_000), "more than the limit of 16,000,000"),
+    "huge.png": (black_png(4100, 4000), "more than the limit of 16,000,000 (srlab serve"),
+    "forged.png": (png_header_only(12_000, 12_000), "truncated or forged"),
     "anim.webp": (b"", "frames"),  # filled below: two frames
 }
 

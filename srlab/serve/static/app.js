@@ -184,6 +184,7 @@ async function requestJob(entry) {
   if (entry.settings !== JSON.stringify(settingsOf(body))) return; // a newer request was sent
   if (answer.error) {
     entry.job = null;
+    renderEntry(entry, "not started: click to retry");
     if (entry === state.selected) { showMessage(answer.error); setStatus("", 0); }
     return;
   }
@@ -209,9 +210,11 @@ async function poll() {
 async function pollOnce() {
   const open = state.images.filter((e) => e.job && !finished(e.job));
   for (const entry of open) {
-    const answer = await send(`/api/jobs/${entry.job.id}`);
-    if (answer.error || !entry.job || answer.id !== entry.job.id) continue;
-    entry.job = answer;
+    const asked = entry.job.id;
+    const answer = await send(`/api/jobs/${asked}`);
+    if (!entry.job || entry.job.id !== asked) continue; // a newer job replaced it meanwhile
+    // a server that restarted or stopped knows the job no more: stop polling it
+    entry.job = answer.error ? { ...entry.job, state: "failed", error: answer.error } : answer;
     renderJob(entry);
   }
   if (open.length || $("queue").dataset.busy === "1") renderQueue(await send("/api/queue"));
