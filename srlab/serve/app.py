@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from srlab.io import ImageError
-from srlab.serve.cache import ResultCache
+from srlab.serve.cache import CachedResult, ResultCache
 from srlab.serve.choices import model_choices
 from srlab.serve.form import FormError, TooLarge, read_body, read_form
 from srlab.serve.jobs import Job, JobState
@@ -31,7 +31,7 @@ from srlab.serve.params import OutputTooLarge, ParamError, check_output_size, pa
 from srlab.serve.results import cached_preview, preview_png, written_result
 from srlab.serve.scheduler import Busy, Scheduler
 from srlab.serve.settings import ServeSettings
-from srlab.serve.uploads import UploadError, UploadStore
+from srlab.serve.uploads import StoredUpload, UploadError, UploadStore
 
 _ASSETS = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 _MEDIA_TYPES = {
@@ -104,7 +104,7 @@ class Server:
         upload, _fields = stored
         return JSONResponse(upload.as_json())
 
-    async def _receive(self, request: Request):
+    async def _receive(self, request: Request) -> tuple[StoredUpload, dict[str, str]] | Response:
         """(upload, other form fields), or the error response."""
         limits = self.settings.limits
         if self.receiving >= limits.max_uploads:
@@ -187,7 +187,7 @@ class Server:
         job, entry = found
         return await self._file_response(job, entry)
 
-    def _finished_result(self, request: Request):
+    def _finished_result(self, request: Request) -> tuple[Job, CachedResult] | Response:
         """(job, cached result) of a finished job, or the error response."""
         job = self.scheduler.job(request.path_params["job"])
         if job is None:
@@ -199,7 +199,7 @@ class Server:
             return error(410, "this result left the cache; run it again")
         return job, entry
 
-    async def _file_response(self, job: Job, entry) -> Response:
+    async def _file_response(self, job: Job, entry: CachedResult) -> Response:
         try:
             path = await run_in_threadpool(
                 written_result, entry, job.upload, job.key, self.settings
@@ -234,14 +234,16 @@ class Server:
             return error(400, str(err))
         except Busy as err:
             return error(503, f"busy: {err}")
-        while not job.finished.is_set():
-            await asyncio.sleep(_POLL_SECONDS)
-        if job.state is JobState.FAILED:
-            return error(422, f"cannot upscale {upload.name}: {job.error}")
-        if job.state is not JobState.DONE or job.result is None:
-            return error(503, f"{upload.name}: {job.error or 'the job did not finish'}")
-        entry, job.result = job.result, None
-        return await self._file_response(job, entry)
+        try:
+            while not job.finished.is_set():
+                await asyncio.sleep(_POLL_SECONDS)
+            if job.state is JobState.FAILED:
+                return error(422, f"cannot upscale {upload.name}: {job.error}")
+            if job.state is not JobState.DONE or job.result is None:
+                return error(503, f"{upload.name}: {job.error or 'the job did not finish'}")
+            return await self._file_response(job, job.result)
+        finally:
+            self.scheduler.release(job)
 
 
 def create_app(settings: ServeSettings, *, allowed_hosts: list[str] | None = None) -> Starlette:

@@ -3,7 +3,6 @@ cancelled."""
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ class JobState(StrEnum):
 
 
 FINISHED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
-_order = itertools.count()
 
 
 class JobCancelled(Exception):
@@ -38,9 +36,9 @@ class Job:
     supersedes: a page request; a newer page request for the same image cancels it.
     w_slider: the page's W slider moves this job's amplitude, so the steps around it are
         worth precomputing once it is done.
-    hold: a synchronous API call waits for the result: it is kept in `result` until the
-        caller has written the file, so the cache cannot evict it in between (page jobs find
-        their result in the cache).
+    holders: synchronous API calls waiting for the result: it is kept in `result` until the
+        last of them has written its file, so the cache cannot evict it in between (page jobs
+        find their result in the cache).
     """
 
     key: ResultKey
@@ -48,9 +46,8 @@ class Job:
     background: bool = False
     supersedes: bool = False
     w_slider: bool = False
-    hold: bool = False
+    holders: int = 0
     id: str = field(default_factory=lambda: secrets.token_hex(8))
-    order: int = field(default_factory=lambda: next(_order))
     state: JobState = JobState.QUEUED
     tiles_done: int = 0
     tiles_total: int = 0

@@ -51,8 +51,7 @@ def written_result(
 ) -> Path:
     """The result's file under out/results, written on the first call.
 
-    Raises srlab.io's ImageWriteError when the format cannot hold the result (e.g. a BMP with
-    transparency, as `srlab upscale` would).
+    Raises srlab.io's ImageWriteError (one line) when it cannot be written, e.g. a full disk.
     """
     with entry.lock:
         if entry.written is None or not entry.written.exists():

@@ -81,7 +81,7 @@ class Scheduler:
                 job = self._cached_or_new(upload, key, hold)
             job.supersedes = job.supersedes or supersedes
             job.w_slider = job.w_slider or w_slider
-            job.hold = job.hold or hold
+            job.holders += hold
             if supersedes:
                 self._supersede(job)
             if not job.is_finished:
@@ -91,6 +91,14 @@ class Scheduler:
             self._remember(job)
             self._cond.notify_all()
             return job
+
+    def release(self, job: Job) -> None:
+        """An API caller of `submit(hold=True)` is done with the result; the last one lets the
+        cache alone decide how long it stays."""
+        with self._cond:
+            job.holders -= 1
+            if job.holders <= 0:
+                job.result = None
 
     def job(self, job_id: str) -> Job | None:
         with self._cond:
@@ -131,6 +139,7 @@ class Scheduler:
                     queue.popleft().finish(JobState.CANCELLED, "the server stopped")
             for job in self._running.values():
                 job.cancel_requested.set()
+                log.warning("srlab serve: stopping after the current tile of %s", job.upload.name)
             self._cond.notify_all()
         for thread in list(self._threads.values()):
             thread.join()
@@ -157,7 +166,7 @@ class Scheduler:
 
     def _cached_or_new(self, upload: StoredUpload, key: ResultKey, hold: bool) -> Job:
         entry = self.cache.get(key)
-        job = Job(key, upload, hold=hold)
+        job = Job(key, upload)
         if entry is not None:
             job.result = entry if hold else None
             job.finish(JobState.DONE)
@@ -194,7 +203,7 @@ class Scheduler:
         return (
             job is not newer
             and job.supersedes
-            and not job.hold  # an API caller is waiting for it
+            and not job.holders  # an API caller is waiting for it
             and not job.background
             and job.upload.id == newer.upload.id
         )
@@ -246,13 +255,13 @@ class Scheduler:
             with self._slots:
                 state, error, image = self._run(runner, job)
             entry = None if image is None else self.cache.put(job.key, image)
-            if entry is not None and not job.hold:
+            if entry is not None and not job.holders:
                 cached_preview(entry)  # the page asks for it next: have it ready
                 self.cache.resized()
             with self._cond:
                 del self._running[model]
                 if entry is not None:
-                    job.result = entry if job.hold else None
+                    job.result = entry if job.holders else None
                     self._plan_precompute(job, entry.image)
                 job.finish(state, error)
                 self._cond.notify_all()

@@ -105,6 +105,18 @@ def test_the_same_request_joins_the_job_computing_it(scheduler: Scheduler) -> No
     assert cached.state is JobState.DONE and cached is not first
 
 
+def test_api_callers_sharing_a_job_each_get_its_result(scheduler: Scheduler) -> None:
+    first = scheduler.submit(upload(), key(noise=0.1), hold=True)
+    second = scheduler.submit(upload(), key(noise=0.1), hold=True)
+    assert second is first and first.holders == 2
+    GatedRunner.gate.set()
+    assert first.finished.wait(30) and first.result is not None
+    scheduler.release(first)
+    assert first.result is not None  # the second caller has not written its file yet
+    scheduler.release(second)
+    assert first.result is None and key(noise=0.1) in scheduler.cache
+
+
 def test_queue_is_bounded_and_visible(scheduler: Scheduler) -> None:
     running = scheduler.submit(upload("r"), key("r"))
     wait_for(lambda: running.state is JobState.RUNNING)
