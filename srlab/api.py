@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_SEED, Upscaler
+from srlab.infer.options import DEFAULT_OVERLAP, DEFAULT_SEED, UpscaleOptions
+from srlab.infer.upscaler import Upscaler
 from srlab.io import from_array, from_pil, read_image, to_array, to_pil
 from srlab.zoo import LoadedModel, load_model
 
@@ -31,10 +32,9 @@ def upscale(
     float in 0..1) gives back an array of the same dtype and channel layout. Alpha is kept.
     `tile=None` uses the model's default tile size; `noise` is the amplitude W of models with a
     noise input (the default G-MGBP: 0 = faithful, 1 = sharpest texture), drawn from `seed`.
+    The other options are those of `srlab.infer.options.UpscaleOptions`.
     """
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
-    upscaler = Upscaler(
-        loaded,
+    options = UpscaleOptions(
         tile=tile,
         tile_overlap=tile_overlap,
         ensemble=ensemble,
@@ -43,6 +43,8 @@ def upscale(
         noise=noise,
         seed=seed,
     )
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
+    upscaler = Upscaler(loaded, options)
     if isinstance(image, np.ndarray):
         return to_array(upscaler.upscale(from_array(image)), image.dtype)
     decoded = from_pil(image) if isinstance(image, Image.Image) else read_image(image)

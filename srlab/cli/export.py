@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from srlab.export import check_onnx, export_onnx, export_safetensors
 from srlab.zoo import load_model
+from srlab.zoo.export import check_onnx, export_onnx, export_safetensors
 
 CHECK_TOLERANCE = 1e-4
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from srlab.cli.eval import add_scoring_options, load_lpips
+from srlab.cli.evaluate import add_scoring_options, load_lpips
 from srlab.evaluate import EvalError
 from srlab.io import atomic_write
 from srlab.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot

@@ -9,7 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from srlab.infer.batch import InputError, Job, collect_jobs, run_batch
-from srlab.infer.upscaler import DEFAULT_OVERLAP, DEFAULT_SEED, Upscaler
+from srlab.infer.options import DEFAULT_OVERLAP, DEFAULT_SEED, UpscaleOptions
+from srlab.infer.upscaler import Upscaler
 from srlab.io import DEFAULT_MAX_PIXELS
 from srlab.zoo import ModelLoadError, load_model
 
@@ -38,7 +39,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="tile size in input pixels; 0 = whole image at once "
                         "(default: the model's, e.g. 256 for gmgbp at x4, 512 for bicubic)")
     p.add_argument("--tile-overlap", type=int, default=DEFAULT_OVERLAP,
-                   help="context around each tile in input pixels (default: %(default)s)")
+                   help="context around each tile in input pixels, at least the model's "
+                        "receptive radius (default: %(default)s)")
     p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble (8x slower)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
@@ -58,10 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    jobs = collect_jobs(args.inputs, args.output)
-    model = load_model(args.model, scale=args.scale)
-    upscaler = Upscaler(
-        model,
+    options = UpscaleOptions(
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         ensemble=args.ensemble,
@@ -70,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         noise=args.noise,
         seed=args.seed,
     )
+    jobs = collect_jobs(args.inputs, args.output)
+    model = load_model(args.model, scale=args.scale)
+    upscaler = Upscaler(model, options)
     disable = args.quiet or None  # None: tqdm hides itself when stderr is not a terminal
     with (
         tqdm(total=len(jobs), unit="img", desc="images", disable=disable) as images,

@@ -1,23 +1,10 @@
-"""Device and arithmetic precision for inference."""
+"""Arithmetic precision for inference (the device itself is checked by srlab.ops.device)."""
 
 from __future__ import annotations
 
 import warnings
 
 import torch
-
-
-def resolve_device(name: str) -> torch.device:
-    """A torch device from a user string, failing clearly when CUDA is asked for but absent."""
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {name!r} (use 'cpu' or 'cuda')") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA GPU is available to PyTorch")
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {name!r} (use 'cpu' or 'cuda')")
-    return device
 
 
 def cpu_supports_bf16() -> bool:

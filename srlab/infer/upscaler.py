@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from srlab.archs.calling import crop_noise, draw_noise, final_output, image_statistics
 from srlab.infer.ensemble import self_ensemble
-from srlab.infer.precision import inference_dtype, resolve_device
+from srlab.infer.options import UpscaleOptions
+from srlab.infer.precision import inference_dtype
 from srlab.infer.tiling import plan_tiles
 from srlab.io import DecodedImage
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel
-
-DEFAULT_OVERLAP = 16
-DEFAULT_SEED = 0
 
 
 class Upscaler:
@@ -30,50 +30,25 @@ class Upscaler:
     and memory format in place; a lower precision works on a copy, so the caller's float32
     weights are never rounded.
 
-    `tile=None` takes the model's default tile size (0 runs whole images). `half=None` lets
-    the model decide its precision (bfloat16 for half-safe models on CPUs with native support),
-    True asks for 16-bit floats and False for float32. For models with a
-    noise input, `noise` is the amplitude W (default 0); each image's noise maps are drawn
-    once from a generator seeded with `seed` and every tile uses its part of them, so tiles
+    `options` say how to run (see `UpscaleOptions`); keyword arguments change single fields of
+    it, e.g. `Upscaler(model, tile=0)`. Tiles overlap by at least the model's receptive radius
+    (`tile_geometry`). For models with a noise input, each image's noise maps are drawn once
+    from a generator seeded with `options.seed` and every tile uses its part of them, so tiles
     agree and the same seed gives the same picture.
     """
 
     def __init__(
-        self,
-        model: LoadedModel,
-        *,
-        tile: int | None = None,
-        tile_overlap: int = DEFAULT_OVERLAP,
-        ensemble: bool = False,
-        device: str = "cpu",
-        half: bool | None = None,
-        noise: float | None = None,
-        seed: int = DEFAULT_SEED,
+        self, model: LoadedModel, options: UpscaleOptions | None = None, **changes: Any
     ) -> None:
-        if tile is None:
-            tile = model.spec.default_tile(model.scale)
-        if tile < 0:
-            raise ValueError(f"tile size must be >= 0 (0 disables tiling), got {tile}")
-        if noise is not None and not model.spec.takes_noise:
+        options = replace(options or UpscaleOptions(), **changes)
+        if options.noise is not None and not model.spec.takes_noise:
             raise ValueError(f"model {model.name!r} has no noise input; drop --noise")
-        if noise is not None and not noise >= 0:
-            raise ValueError(f"noise amplitude must be >= 0, got {noise}")
-        if ensemble and noise:
-            raise ValueError(
-                "self-ensemble averages away the texture that noise adds; use it with W = 0"
-            )
-        if tile and tile_overlap > tile // 2:
-            raise ValueError(
-                f"tile overlap ({tile_overlap}) must be at most half the tile size ({tile})"
-            )
         self.model = model
-        self.tile = tile
-        self.overlap = tile_overlap
-        self.ensemble = ensemble
-        self.noise = noise or 0.0
-        self.seed = seed
-        self.device = resolve_device(device)
-        self.dtype = inference_dtype(self.device, half, model.spec.half_safe)
+        self.options = options
+        self.tile, self.overlap = tile_geometry(model, options)
+        self.noise = options.noise or 0.0
+        self.device = options.torch_device
+        self.dtype = inference_dtype(self.device, options.half, model.spec.half_safe)
         module = model.module.eval().to(self.device)
         if any(p.dtype != self.dtype for p in module.parameters()):
             module = copy.deepcopy(module).to(dtype=self.dtype)
@@ -114,16 +89,15 @@ class Upscaler:
         s = self.scale
         out = np.zeros((height * s, width * s, lr.shape[0]), dtype=np.float32)
         tile = self.tile or max(height, width)
-        overlap = self.overlap if self.tile else 0
         noise_maps = self._draw_noise(height, width)
         stats = self._image_statistics(lr)
-        for t in plan_tiles(height, width, tile, overlap, s):
+        for t in plan_tiles(height, width, tile, self.overlap, s):
             rows = slice(t.rows.read_start, t.rows.read_stop)
             cols = slice(t.cols.read_start, t.cols.read_stop)
             maps = None
             if noise_maps is not None:
-                maps = self.module.crop_noise(
-                    noise_maps, rows.start, cols.start, rows.stop - rows.start,
+                maps = crop_noise(
+                    self.module, noise_maps, rows.start, cols.start, rows.stop - rows.start,
                     cols.stop - cols.start,
                 )
             sr = self._run(lr[:, rows, cols], maps, stats)
@@ -137,17 +111,16 @@ class Upscaler:
 
     def _draw_noise(self, height: int, width: int) -> list[torch.Tensor] | None:
         """Unit noise maps for the whole image (None when the model takes none or W = 0)."""
-        if not self.model.spec.takes_noise or self.noise == 0:
+        if self.noise == 0:
             return None
-        generator = torch.Generator().manual_seed(self.seed)
-        return self.module.draw_noise(1, height, width, generator=generator)
+        generator = torch.Generator().manual_seed(self.options.seed)
+        return draw_noise(self.module, self.model.spec, height, width, generator)
 
     def _image_statistics(self, lr: torch.Tensor) -> dict[str, torch.Tensor]:
         """Whole-image statistics that every tile must share (e.g. SRResCGAN's noise level)."""
-        if not self.model.spec.global_stats:
-            return {}
         with torch.inference_mode():
-            return self.module.image_statistics(lr.unsqueeze(0).to(self.device, self.dtype))
+            x = lr.unsqueeze(0).to(self.device, self.dtype)
+            return image_statistics(self.module, self.model.spec, x)
 
     def _run(
         self,
@@ -160,33 +133,38 @@ class Upscaler:
         x = x.contiguous(memory_format=torch.channels_last)
 
         def forward(batch: torch.Tensor) -> torch.Tensor:
-            return self._forward(batch, noise_maps, stats)
+            return final_output(
+                self.module, self.model.spec, batch,
+                noise=self.noise, noise_maps=noise_maps, stats=stats,
+            )
 
         with torch.inference_mode():
-            sr = self_ensemble(forward, x) if self.ensemble else forward(x).float()
+            sr = self_ensemble(forward, x) if self.options.ensemble else forward(x).float()
         return sr[0].permute(1, 2, 0).cpu().numpy()
 
-    def _forward(
-        self,
-        x: torch.Tensor,
-        noise_maps: list[torch.Tensor] | None,
-        stats: dict[str, torch.Tensor],
-    ) -> torch.Tensor:
-        """The model on one batch, padded to its size multiple and cropped back."""
-        h, w = x.shape[-2:]
-        m = self.model.spec.size_multiple
-        pad_h, pad_w = (-h) % m, (-w) % m
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        kwargs: dict = dict(stats)
-        if self.model.spec.multi_output:
-            kwargs["last_only"] = True
-        if self.model.spec.takes_noise:
-            kwargs |= {"noise": self.noise, "noise_maps": noise_maps}
-        y = self.module(x, **kwargs)
-        if self.model.spec.multi_output:
-            y = y[-1]
-        return y[..., : h * self.scale, : w * self.scale]
+
+def tile_geometry(model: LoadedModel, options: UpscaleOptions) -> tuple[int, int]:
+    """(tile, overlap) in LR pixels for running `model` with `options`; tile 0 = whole image.
+
+    The overlap is the larger of the one asked for and the model's receptive radius, so no
+    caller can tile a network with less context than it declares it needs. A default tile too
+    small for that overlap grows to twice it; a tile the caller chose is refused instead (its
+    size bounds memory, which we do not silently raise).
+    """
+    if options.tile == 0:
+        return 0, 0
+    radius = model.spec.receptive_radius
+    overlap = max(options.tile_overlap, radius)
+    if options.tile is None:
+        return max(model.spec.default_tile(model.scale), 2 * overlap), overlap
+    if overlap > options.tile // 2:
+        raise ValueError(
+            f"tile {options.tile} is too small for model {model.name!r}: its tiles overlap by "
+            f"{overlap} pixels (the larger of the overlap asked, {options.tile_overlap}, and "
+            f"its receptive radius, {radius}), at most half a tile; use a tile of at least "
+            f"{2 * overlap}"
+        )
+    return options.tile, overlap
 
 
 def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:

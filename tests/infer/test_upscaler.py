@@ -113,3 +113,61 @@ def test_noise_is_refused_for_models_without_a_noise_input():
 def test_registry_is_read_only_and_custom_registries_are_passed_explicitly():
     with pytest.raises(TypeError):
         ARCHITECTURES["x"] = Architecture("x", LocalNet, ModelSpec(), "")  # type: ignore[index]
+
+
+class LinearStack(nn.Module):
+    """`depth` random linear 3×3 convolutions, then a ×2 pixel shuffle: each output pixel
+    depends on the LR pixels up to exactly `depth` away, and strongly on far ones too."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(1)
+        convs = []
+        for i in range(depth):
+            c_in, c_out = (3 if i == 0 else 8), (12 if i == depth - 1 else 8)
+            conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) / (9 * c_in) ** 0.5)
+            convs.append(conv)
+        self.body = nn.Sequential(*convs, nn.PixelShuffle(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def stack_model(radius: int) -> LoadedModel:
+    """Ten convolutions (they see 10 LR pixels each way) declaring `radius`."""
+    return LoadedModel("stack", "stack", 2, LinearStack(10), ModelSpec(receptive_radius=radius))
+
+
+def test_tiles_overlap_by_at_least_the_declared_receptive_radius():
+    """The cross-fade uses the inner half of the overlap, so a network that sees 10 pixels each
+    way needs an overlap of 20: declared, it is used although the caller asked for 4."""
+    lr = photo(70, 90)
+    whole = Upscaler(stack_model(20), tile=0).upscale_array(lr)
+    upscaler = Upscaler(stack_model(20), tile=48, tile_overlap=4)
+    assert (upscaler.tile, upscaler.overlap) == (48, 20)
+    assert np.abs(upscaler.upscale_array(lr) - whole).max() < 1e-5
+    # The check can fail: with less overlap than the network needs, seams show.
+    for radius in (4, 10):
+        seams = Upscaler(stack_model(radius), tile=48, tile_overlap=4).upscale_array(lr)
+        assert np.abs(seams - whole).max() > 1e-2
+
+
+def test_a_default_tile_grows_to_fit_the_overlap_and_a_chosen_one_is_refused():
+    spec = ModelSpec(receptive_radius=40, tile_budget=64)  # default tile: max(32, 64 // 2)
+    model = LoadedModel("wide", "wide", 2, LinearStack(2), spec)
+    assert (Upscaler(model).tile, Upscaler(model).overlap) == (80, 40)
+    assert (Upscaler(model, tile=0).tile, Upscaler(model, tile=0).overlap) == (0, 0)
+    with pytest.raises(ValueError, match=r"tile 64 is too small .* at least 80$"):
+        Upscaler(model, tile=64)
+
+
+def test_default_overlap_is_kept_where_it_covers_the_radius():
+    """The shipped models declare at most the default overlap (EDSR aside), so their tiling and
+    hence their outputs are what they were before the radius was read."""
+    for name in ("gmgbp-r3", "srrescgan-real-x4", "fast-srfbn-srlab-x16", "bicubic"):
+        model = load_model(name)
+        upscaler = Upscaler(model)
+        assert upscaler.overlap == 16
+        assert upscaler.tile == model.spec.default_tile(model.scale)

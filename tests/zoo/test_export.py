@@ -9,8 +9,8 @@ import torch
 
 from srlab.archs.edsr import EDSR
 from srlab.cli.main import USAGE_ERROR, main
-from srlab.export import ExportError, check_onnx, export_onnx, onnx_inputs, torch_reference
 from srlab.zoo import load_model, save_model
+from srlab.zoo.export import ExportError, check_onnx, export_onnx, onnx_inputs, torch_reference
 
 
 def test_gmgbp_graph_takes_noise_maps_and_matches_pytorch(tmp_path: Path, capsys):

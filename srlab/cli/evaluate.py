@@ -11,9 +11,9 @@ from tqdm import tqdm
 
 from srlab.cli.upscale import MAX_EXIT_FAILURES
 from srlab.evaluate import EvalError, evaluate, format_markdown, write_csv, write_markdown
-from srlab.infer.precision import resolve_device
 from srlab.io import ImageError
 from srlab.metrics import LPIPS, LPIPSWeightsError
+from srlab.ops.device import resolve_device
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

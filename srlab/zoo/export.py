@@ -16,8 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from srlab.archs import ModelSpec
+from srlab.archs.calling import draw_noise, final_output
 from srlab.io import atomic_write
-from srlab.zoo import LoadedModel, save_model
+from srlab.zoo.loader import LoadedModel, save_model
 
 ONNX_OPSET = 17
 
@@ -26,27 +28,20 @@ class ExportError(ValueError):
     """A model or format that cannot be exported; the message says why."""
 
 
-class _NoiseInputs(nn.Module):
-    """Presents a noise-driven network with its noise maps as plain positional inputs."""
+class _Graph(nn.Module):
+    """The network's final image, clamped, with a noise amplitude and noise maps as plain
+    positional inputs after the image (networks with a noise input)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, spec: ModelSpec) -> None:
         super().__init__()
         self.net = net
+        self.spec = spec
 
-    def forward(self, lr: torch.Tensor, amplitude: torch.Tensor, *maps: torch.Tensor):
-        return self.net(lr, amplitude, noise_maps=list(maps)).clamp(0.0, 1.0)
-
-
-class _Clamped(nn.Module):
-    """The network's final image, clamped (multi-output networks: their last step only)."""
-
-    def __init__(self, net: nn.Module, multi_output: bool) -> None:
-        super().__init__()
-        self.net = net
-        self.multi_output = multi_output
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        out = self.net(lr, last_only=True)[-1] if self.multi_output else self.net(lr)
+    def forward(self, lr: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        if not noise:
+            return final_output(self.net, self.spec, lr).clamp(0.0, 1.0)
+        amplitude, *maps = noise
+        out = final_output(self.net, self.spec, lr, noise=amplitude, noise_maps=maps)
         return out.clamp(0.0, 1.0)
 
 
@@ -58,7 +53,8 @@ def onnx_inputs(
     inputs = {"lr": torch.rand(1, 3, height, width, generator=gen).numpy()}
     if model.spec.takes_noise:
         inputs["noise_amplitude"] = np.array(0.5, dtype=np.float32)
-        for k, m in enumerate(model.module.draw_noise(1, height, width, generator=gen)):
+        maps = draw_noise(model.module, model.spec, height, width, gen) or []
+        for k, m in enumerate(maps):
             inputs[f"noise_{k}"] = m.numpy()
     return inputs
 
@@ -70,14 +66,12 @@ def _noise_map_names(inputs: dict) -> list[str]:
 def torch_reference(model: LoadedModel, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """What the PyTorch model gives for the graph's inputs (clamped, as the graph is)."""
     lr = torch.from_numpy(inputs["lr"])
+    noise: dict = {}
+    if model.spec.takes_noise:
+        noise["noise"] = float(inputs["noise_amplitude"])
+        noise["noise_maps"] = [torch.from_numpy(inputs[k]) for k in _noise_map_names(inputs)]
     with torch.no_grad():
-        if model.spec.takes_noise:
-            maps = [torch.from_numpy(inputs[k]) for k in _noise_map_names(inputs)]
-            out = model.module(lr, float(inputs["noise_amplitude"]), noise_maps=maps)
-        elif model.spec.multi_output:
-            out = model.module(lr)[-1]
-        else:
-            out = model.module(lr)
+        out = final_output(model.module, model.spec, lr, **noise)
     return out.clamp(0.0, 1.0).numpy()
 
 
@@ -103,10 +97,7 @@ def export_onnx(model: LoadedModel, path: str | Path, *, overwrite: bool = False
         "sr": {0: "batch", 2: "sr_height", 3: "sr_width"},
         **{m: {0: "batch", 2: f"{m}_height", 3: f"{m}_width"} for m in _noise_map_names(example)},
     }
-    if model.spec.takes_noise:
-        wrapper: nn.Module = _NoiseInputs(module)
-    else:
-        wrapper = _Clamped(module, model.spec.multi_output)
+    wrapper = _Graph(module, model.spec)
     description = json.dumps(
         {"arch": model.arch, "options": model.options, "scale": model.scale, "inputs": names}
     )
