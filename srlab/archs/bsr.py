@@ -1,9 +1,9 @@
-"""BSR (Kong et al., "BSR: a balanced framework for single image super resolution", ITU
-Kaleidoscope 2020): an RDN-style stack of feature mapping groups (FMG) with light spatial
+"""BSR (Kong 2020, "BSR: a balanced framework for single image super resolution", ITU
+Kaleidoscope slides): an RDN-style stack of feature mapping groups (FMG) with light spatial
 attention.
 
 The slides show the network only as a figure (no code was published); this file is srlab's
-reading of it, documented in docs/training.md: a frozen DIV2K mean shift on the 0–255 scale,
+reading of it (docs/architectures.md §8): a frozen DIV2K mean shift on the 0–255 scale,
 two shallow 3×3 convolutions, `groups` FMGs whose outputs are all fused (1×1 then 3×3, as in
 RDN's global feature fusion), a global skip from the first shallow convolution, a pixel-shuffle
 upsampler and a 3×3 reconstruction. An FMG chains `blocks` residual blocks, fuses all their
@@ -16,13 +16,20 @@ besides the two mean shifts, under the slides' "fewer than 200 convolution layer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from srlab.archs.blocks import MeanShift, pixel_shuffle_upsampler
 from srlab.archs.spec import Architecture, ModelSpec
 
 SCALES = (2, 3, 4)
+GROUPS = 10
+BLOCKS = 8
 ATTENTION_KERNEL = 7
 
 
@@ -58,6 +65,25 @@ class SpatialAttention(nn.Module):
         return x * self.weights(x)
 
 
+class Fusion(nn.Conv2d):
+    """A 1×1 convolution over the channel concatenation of `parts` maps of `features` channels,
+    evaluated part by part as the maps are made: `bias + Σ_i part(i, map_i)` equals the
+    convolution of the concatenation, which is never held (8 or 10 maps of 64 channels would
+    be most of the memory of a tile)."""
+
+    def __init__(self, parts: int, features: int) -> None:
+        super().__init__(parts * features, features, 1)
+        self.features = features
+
+    def part(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """The contribution of map `index` (without the bias)."""
+        return F.conv2d(x, self.weight.narrow(1, index * self.features, self.features))
+
+    def start(self) -> torch.Tensor:
+        """The bias, shaped to start the sum."""
+        return self.bias.view(1, -1, 1, 1)
+
+
 class FMG(nn.Module):
     """Feature mapping group: residual blocks whose outputs are concatenated, fused by a 1×1
     convolution (local fusion), weighted by spatial attention and added to the group input."""
@@ -65,23 +91,23 @@ class FMG(nn.Module):
     def __init__(self, features: int, blocks: int) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(ResidualBlock(features) for _ in range(blocks))
-        self.fusion = nn.Conv2d(blocks * features, features, 1)
+        self.fusion = Fusion(blocks, features)
         self.attention = SpatialAttention()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = []
+        fused = self.fusion.start()
         out = x
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             out = block(out)
-            outputs.append(out)
-        return x + self.attention(self.fusion(torch.cat(outputs, dim=1)))
+            fused = fused + self.fusion.part(index, out)
+        return x + self.attention(fused)
 
 
 class BSR(nn.Module):
     """BSR on N×3×H×W inputs in 0..1; returns N×3×sH×sW (0..1 range, not clamped)."""
 
     def __init__(
-        self, scale: int = 4, features: int = 64, groups: int = 10, blocks: int = 8
+        self, scale: int = 4, features: int = 64, groups: int = GROUPS, blocks: int = BLOCKS
     ) -> None:
         super().__init__()
         if scale not in SCALES:
@@ -90,10 +116,8 @@ class BSR(nn.Module):
         self.shallow1 = nn.Conv2d(3, features, 3, padding=1)
         self.shallow2 = nn.Conv2d(features, features, 3, padding=1)
         self.groups = nn.ModuleList(FMG(features, blocks) for _ in range(groups))
-        self.global_fusion = nn.Sequential(
-            nn.Conv2d(groups * features, features, 1),
-            nn.Conv2d(features, features, 3, padding=1),
-        )
+        self.global_fusion = Fusion(groups, features)
+        self.global_conv = nn.Conv2d(features, features, 3, padding=1)
         self.upsample = pixel_shuffle_upsampler(features, scale)
         self.tail = nn.Conv2d(features, 3, 3, padding=1)
         self.add_mean = MeanShift(value_range=255.0, sign=1)
@@ -101,16 +125,17 @@ class BSR(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip = self.shallow1(self.sub_mean(x * 255.0))
         out = self.shallow2(skip)
-        outputs = []
-        for group in self.groups:
+        fused = self.global_fusion.start()
+        for index, group in enumerate(self.groups):
             out = group(out)
-            outputs.append(out)
-        out = self.global_fusion(torch.cat(outputs, dim=1)) + skip
+            fused = fused + self.global_fusion.part(index, out)
+        out = self.global_conv(fused) + skip
         return self.add_mean(self.tail(self.upsample(out))) / 255.0
 
 
-def receptive_radius(groups: int = 10, blocks: int = 8) -> int:
-    """How far, in LR pixels, any output pixel of BSR reads around the LR pixel it lies in.
+def full_reach(groups: int = GROUPS, blocks: int = BLOCKS) -> int:
+    """How far, in LR pixels, an output pixel of BSR can read around the LR pixel it lies in:
+    195 for the default build.
 
     Every 3×3 convolution at LR resolution reaches one pixel further: the two shallow ones, two
     per residual block, the 3×3 of the global fusion and the upsampler's first; each attention
@@ -121,12 +146,27 @@ def receptive_radius(groups: int = 10, blocks: int = 8) -> int:
     return lr_convs + groups * (ATTENTION_KERNEL // 2) + 1
 
 
-# The true radius (195 LR pixels for the default build) is finite and small enough for whole
-# tiles (the default tile is 512 LR pixels at x4), so the tiler is given it as it is.
+# The declared receptive radius is the measured reach of tile borders, not the full reach: a
+# tiler keeping 195 pixels of context would need tiles of at least 390 + 390 LR pixels (7.5 GB
+# at x4) and four times the work. The weight of far pixels decays fast: on a width-16, full-depth
+# x4 BSR trained for 1,200 iterations, tiles overlapping by 8 / 16 / 24 pixels differ from the
+# whole image by at most 0.53 / 0.017 / < 0.001 levels of 255 (bench/bsr_tile_reach.py,
+# docs/architectures.md §8.2); 48 leaves a wide margin for wider, longer-trained networks.
+EFFECTIVE_RADIUS = 48
+
+
+def _spec_for_build(spec: ModelSpec, options: Mapping[str, Any]) -> ModelSpec:
+    """Shallow builds (few groups or blocks) may reach less far than the effective radius."""
+    reach = full_reach(options.get("groups", GROUPS), options.get("blocks", BLOCKS))
+    return replace(spec, receptive_radius=min(EFFECTIVE_RADIUS, reach))
+
+
 ARCHITECTURE = Architecture(
     name="bsr",
     build=BSR,
-    spec=ModelSpec(scales=SCALES, receptive_radius=receptive_radius()),
-    summary="BSR (Kong et al., ITU Kaleidoscope 2020): 10 FMGs with spatial attention; "
+    # Default tiles of 1536 HR pixels hold about 3 GB of activations (EDSR's 2048 hold 3.2 GB).
+    spec=ModelSpec(scales=SCALES, receptive_radius=EFFECTIVE_RADIUS, tile_budget=1536),
+    summary="BSR (Kong 2020, ITU Kaleidoscope slides): 10 FMGs with spatial attention; "
     "srlab's reading of the slides",
+    refine_spec=_spec_for_build,
 )

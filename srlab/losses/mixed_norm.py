@@ -1,9 +1,9 @@
-"""BSR's mixed-norm loss (Kong et al., ITU Kaleidoscope 2020): f = L2 + α·L1 + β·Lp.
+"""BSR's mixed-norm loss (Kong 2020, ITU Kaleidoscope slides): f = L2 + α·L1 + β·Lp.
 
 The slides' claim is that the norm of the loss trades smoothness (L2) against sharpness (L1 and
 below), so BSR mixes them. The slides give neither α, β nor p; srlab's defaults (α = β = 1,
-p = 1.5 on 0..1 images) and the reasons are in docs/training.md. With β = 0 (and α = 0) the
-same loss gives the slides' ablation variants L2 + L1 (and L2).
+p = 1.5 on 0..1 images) and the reasons are in docs/architectures.md §8.5. With β = 0 (and
+α = 0) the same loss gives the slides' ablation variants L2 + L1 (and L2).
 """
 
 from __future__ import annotations

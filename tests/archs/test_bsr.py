@@ -8,7 +8,7 @@ from torch import nn
 
 from srlab.archs import ARCHITECTURES
 from srlab.archs.blocks import MeanShift
-from srlab.archs.bsr import SpatialAttention, receptive_radius
+from srlab.archs.bsr import EFFECTIVE_RADIUS, Fusion, SpatialAttention, full_reach
 from srlab.infer.upscaler import Upscaler
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel
@@ -69,14 +69,27 @@ def test_attention_map_is_a_weight_per_pixel_in_0_1():
     assert torch.allclose(attention(features), features * weights)
 
 
+def test_fusion_part_by_part_equals_the_convolution_of_the_concatenation():
+    torch.manual_seed(0)
+    fusion = Fusion(parts=3, features=5).double()
+    maps = [torch.randn(2, 5, 6, 7, dtype=torch.float64) for _ in range(3)]
+    summed = fusion.start()
+    for index, features in enumerate(maps):
+        summed = summed + fusion.part(index, features)
+    assert torch.allclose(summed, fusion(torch.cat(maps, dim=1)), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize(("groups", "blocks"), [(1, 1), (2, 1), (1, 2)])
-def test_receptive_radius_is_the_measured_reach(scale, groups, blocks):
+def test_full_reach_is_the_gradients_reach(scale, groups, blocks):
     """The gradient of every output pixel of one LR pixel's s×s block is nonzero exactly as far
-    as the declared radius around that LR pixel (on an input large enough to hide borders)."""
+    as `full_reach` around that LR pixel (on an input large enough to hide borders); builds
+    this shallow declare it as their receptive radius."""
     torch.manual_seed(0)
-    net = BSR.build(scale=scale, features=4, groups=groups, blocks=blocks).double()
-    radius = receptive_radius(groups, blocks)
+    options = {"scale": scale, "groups": groups, "blocks": blocks}
+    net = BSR.build(features=4, **options).double()
+    radius = full_reach(groups, blocks)
+    assert BSR.spec_for(options).receptive_radius == radius < EFFECTIVE_RADIUS
     size = 2 * radius + 9
     centre = size // 2
     reach = 0
@@ -89,8 +102,10 @@ def test_receptive_radius_is_the_measured_reach(scale, groups, blocks):
     assert reach == radius
 
 
-def test_declared_radius_is_the_default_builds():
-    assert BSR.spec.receptive_radius == receptive_radius() == 195
+def test_default_build_declares_the_effective_radius():
+    assert full_reach() == 195
+    assert BSR.spec.receptive_radius == EFFECTIVE_RADIUS == 48
+    assert BSR.spec_for({"scale": 3, "features": 4}).receptive_radius == EFFECTIVE_RADIUS
     assert BSR.spec.scales == (2, 3, 4)
 
 
@@ -121,16 +136,20 @@ def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_tiny_width_tiled_equals_untiled(scale):
-    """Full depth (radius 195): with twice the radius as overlap every blended output pixel
-    reads its whole receptive field, so tiles agree to float precision; with the radius
-    itself (what the tiler keeps at least) they agree well within 1/255."""
+    """Full depth (reach 195): with twice the reach as overlap every blended output pixel reads
+    all it can depend on, so tiles agree to float precision; with the declared radius they
+    agree within 1/255."""
     torch.manual_seed(0)
-    radius = BSR.spec.receptive_radius
-    model = LoadedModel("bsr", "bsr", scale, BSR.build(scale=scale, features=4), BSR.spec)
-    lr = photo(4 * radius + 20, 12)  # two tiles down, one across
+    options = {"scale": scale, "features": 4}
+    spec = BSR.spec_for(options)
+    model = LoadedModel("bsr", "bsr", scale, BSR.build(**options), spec)
+    reach = full_reach()
+    lr = photo(4 * reach + 20, 12)  # 2 tiles of 4 x reach down, 5 of 4 x radius; 1 across
     whole = Upscaler(model, tile=0).upscale_array(lr)
     assert whole.std() > 0.02 and 0 < whole.mean() < 1  # a varied picture, not clipped flat
-    exact = Upscaler(model, tile=4 * radius, tile_overlap=2 * radius).upscale_array(lr)
+    exact = Upscaler(model, tile=4 * reach, tile_overlap=2 * reach).upscale_array(lr)
     assert np.abs(exact - whole).max() < 1e-5
-    tiled = Upscaler(model, tile=2 * radius, tile_overlap=radius).upscale_array(lr)
+    radius = spec.receptive_radius
+    tiled = Upscaler(model, tile=4 * radius, tile_overlap=radius).upscale_array(lr)
     assert np.abs(tiled - whole).max() < 1 / 255
+
