@@ -6,8 +6,9 @@ one thread.
 
 from __future__ import annotations
 
+from srlab.infer.options import UpscaleOptions
 from srlab.infer.tiling import split_axis
-from srlab.infer.upscaler import Upscaler
+from srlab.infer.upscaler import Upscaler, tile_geometry
 from srlab.io import DecodedImage
 from srlab.serve.jobs import Job
 from srlab.serve.uploads import UploadStore
@@ -25,15 +26,15 @@ class ModelRunner:
     def run(self, job: Job) -> DecodedImage:
         """The job's result; raises JobCancelled (from a tile callback) when superseded."""
         key = job.key
-        upscaler = Upscaler(
-            self._load(key.scale),
-            noise=key.noise if self._loaded[key.scale].spec.takes_noise else None,
+        loaded = self._load(key.scale)
+        options = UpscaleOptions(
+            noise=key.noise if loaded.spec.takes_noise else None,
             seed=key.seed,
             ensemble=key.ensemble,
         )
         image = self.uploads.decoded(job.upload)
-        job.tiles_total = count_tiles(upscaler, image.height, image.width)
-        return upscaler.upscale(image, on_tile=job.check_cancelled)
+        job.tiles_total = count_tiles(loaded, options, image.height, image.width)
+        return Upscaler(loaded, options).upscale(image, on_tile=job.check_cancelled)
 
     def _load(self, scale: int) -> LoadedModel:
         if scale not in self._loaded:
@@ -41,8 +42,8 @@ class ModelRunner:
         return self._loaded[scale]
 
 
-def count_tiles(upscaler: Upscaler, height: int, width: int) -> int:
-    """How many times the upscaler will call its tile callback for an image of this size."""
-    tile = upscaler.tile or max(height, width)
-    overlap = upscaler.overlap if upscaler.tile else 0
+def count_tiles(model: LoadedModel, options: UpscaleOptions, height: int, width: int) -> int:
+    """How many times the upscaler calls its tile callback for an image of this size."""
+    tile, overlap = tile_geometry(model, options)
+    tile = tile or max(height, width)  # 0: the whole image in one tile
     return len(split_axis(height, tile, overlap)) * len(split_axis(width, tile, overlap))

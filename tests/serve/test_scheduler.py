@@ -139,8 +139,7 @@ def test_w_steps_around_a_slider_request_are_precomputed_when_idle(
     job = scheduler.submit(upload(), key(noise=W_STEPS[step]), supersedes=True, w_slider=True)
     assert job.finished.wait(30)
     around = [key(noise=W_STEPS[i]) for i in (step - 2, step - 1, step + 1, step + 2)]
-    wait_for(lambda: all(k in scheduler.cache for k in around))
-    assert scheduler.snapshot() == []
+    wait_for(lambda: all(k in scheduler.cache for k in around) and not scheduler.snapshot())
     assert GatedRunner.started[0] == key(noise=W_STEPS[step])
     assert set(GatedRunner.started[1:]) == set(around)
 
