@@ -18,9 +18,14 @@ Supported annotations and what they accept:
 * ``Literal[...]``: one of the listed values; ``Enum``: a member's value.
 * ``X | None``, ``list[X]``, ``tuple[X, ...]``, fixed ``tuple[X, Y]``, ``dict[str, X]``,
   nested dataclasses, and ``Any`` (taken as is, copied).
+* ``Annotated[Base, Tagged(key, variants)]``: a mapping whose ``key`` picks the dataclass it is
+  read as (``recipe: {kind: gan, ...}`` is read as the ``gan`` variant), so each variant
+  checks its own keys.
 
-Absent keys take the dataclass defaults; a ValueError raised by a dataclass's
-``__post_init__`` becomes a ConfigError naming that dataclass's path.
+Absent keys take the dataclass defaults. A dataclass's ``__post_init__`` may raise a
+ConfigError naming a path relative to itself (``"lr: must be positive"`` becomes
+``networks.g.optimizer.lr: must be positive``); any other ValueError it raises becomes a
+ConfigError naming that dataclass's path.
 """
 
 from __future__ import annotations
@@ -33,11 +38,28 @@ import types
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path, PurePath
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 import yaml
 
-__all__ = ["ConfigError", "apply_override", "dump_yaml", "from_dict", "load_config", "to_dict"]
+__all__ = [
+    "ConfigError",
+    "Tagged",
+    "apply_override",
+    "dump_yaml",
+    "from_dict",
+    "load_config",
+    "to_dict",
+]
 
 T = TypeVar("T")
 _ROOT = "<top level>"
@@ -48,6 +70,21 @@ _NAMES = {bool: "bool (true/false)", int: "int", float: "float", str: "str", Pat
 
 class ConfigError(ValueError):
     """An invalid config; the message starts with the dotted path of the offending value."""
+
+    def under(self, path: str) -> ConfigError:
+        """The same error for a section found at ``path``: its message's path is prefixed."""
+        return ConfigError(_join(path, str(self)))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Tagged:
+    """Annotation metadata for a section read as one of several dataclasses, chosen by the value
+    of its ``key`` (``default`` when the key is absent): ``Annotated[Base, Tagged("kind",
+    {"a": A, "b": B}, default="a")]``. The chosen class gets the key's value as a field."""
+
+    key: str
+    variants: Mapping[str, type]
+    default: str | None = None
 
 
 def from_dict(cls: type[T], data: Mapping, *, path: str = "") -> T:
@@ -77,11 +114,13 @@ def from_dict(cls: type[T], data: Mapping, *, path: str = "") -> T:
         raise ConfigError(f"{_join(path, missing[0])}: missing required field")
     if missing:
         raise ConfigError(f"{_at(path)}: missing required fields {', '.join(map(repr, missing))}")
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, include_extras=True)
     kwargs = {name: _convert(hints[name], value, _join(path, name)) for name, value in data.items()}
     try:
         return cls(**kwargs)
-    except ValueError as exc:  # the schema's own __post_init__ validation
+    except ConfigError as exc:  # the schema's own checks, naming a key of this dataclass
+        raise exc.under(path) from exc
+    except ValueError as exc:  # other __post_init__ validation
         raise ConfigError(f"{_at(path)}: {exc}") from exc
 
 
@@ -185,6 +224,9 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     origin, args = get_origin(tp), get_args(tp)
     if tp is Any:
         return copy.deepcopy(value)
+    if origin is Annotated:
+        tags = [extra for extra in tp.__metadata__ if isinstance(extra, Tagged)]
+        return _tagged(tags[0], value, path) if tags else _convert(args[0], value, path)
     if origin in (Union, types.UnionType):
         arms = [arm for arm in args if arm is not type(None)]
         if len(arms) != 1:
@@ -214,6 +256,19 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp in _NAMES:
         return _scalar(tp, value, path)
     raise TypeError(f"{path}: unsupported annotation {tp!r}")
+
+
+def _tagged(tag: Tagged, value: Any, path: str) -> Any:
+    """``value`` read as the dataclass that its ``tag.key`` names."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{_at(path)}: expected a mapping, got {_show(value)}")
+    name = value.get(tag.key, tag.default)
+    if name is None:
+        raise ConfigError(f"{_join(path, tag.key)}: missing required field")
+    if not (isinstance(name, str) and name in tag.variants):
+        choices = _choices(list(tag.variants))
+        raise ConfigError(f"{_join(path, tag.key)}: expected one of {choices}, got {_show(name)}")
+    return from_dict(tag.variants[name], {**value, tag.key: name}, path=path)
 
 
 def _sequence(origin: type, args: tuple, value: Any, path: str) -> list | tuple:

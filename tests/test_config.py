@@ -6,13 +6,14 @@ import copy
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pytest
 import yaml
 
 from srlab.config import (
     ConfigError,
+    Tagged,
     apply_override,
     dump_yaml,
     from_dict,
@@ -382,3 +383,90 @@ def test_overrides_can_index_lists():
         apply_override(data, "recipe.losses[5].weight=1")
     with pytest.raises(ConfigError, match=r"expected 'dotted\.key=value'"):
         apply_override(data, "recipe..losses=1")
+
+
+# ---- tagged sections and checks that name their own keys ----------------------------------
+
+
+@dataclass
+class Shape:
+    kind: str
+    name: str = "shape"
+
+
+@dataclass
+class Circle(Shape):
+    kind: Literal["circle"] = "circle"
+    radius: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.radius <= 0:
+            raise ConfigError(f"radius: must be positive, got {self.radius}")
+
+
+@dataclass
+class Square(Shape):
+    kind: Literal["square"] = "square"
+    side: int = 2
+
+
+_SHAPES = Tagged("kind", {"circle": Circle, "square": Square}, default="circle")
+
+
+@dataclass
+class Drawing:
+    shape: Annotated[Shape, _SHAPES] = field(default_factory=Circle)
+    shapes: list[Annotated[Shape, _SHAPES]] = field(default_factory=list)
+    untagged: Annotated[int, "a note"] = 0
+
+
+def test_a_tagged_section_is_read_as_the_variant_its_key_names(tmp_path: Path):
+    drawing = from_dict(
+        Drawing,
+        {"shape": {"kind": "square", "side": 3}, "shapes": [{"radius": 2}], "untagged": 4},
+    )
+    assert drawing.shape == Square(side=3)
+    assert drawing.shapes == [Circle(radius=2.0)]  # the default variant
+    assert drawing.untagged == 4
+    assert from_dict(Drawing, {}).shape == Circle()
+    file = tmp_path / "drawing.yaml"
+    file.write_text(dump_yaml(drawing))
+    assert load_config(Drawing, file) == drawing
+    overridden = load_config(Drawing, {"shape": {"kind": "square"}}, ["shape.side=5"])
+    assert overridden.shape == Square(side=5)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"shape": {"kind": "oval"}}, "shape.kind: expected one of 'circle', 'square', got 'oval'"),
+        ({"shape": {"kind": ["circle"]}},
+         "shape.kind: expected one of 'circle', 'square', got ['circle']"),
+        ({"shape": {"kind": "square", "radius": 1}}, "shape.radius: unknown key"),
+        ({"shape": {"kind": "square", "side": "big"}}, "shape.side: expected int, got 'big'"),
+        ({"shapes": [{}, {"radius": -1}]}, "shapes[1].radius: must be positive, got -1.0"),
+        ({"shape": "circle"}, "shape: expected a mapping, got 'circle'"),
+        ({"untagged": "x"}, "untagged: expected int, got 'x'"),
+    ],
+)
+def test_tagged_section_errors_name_the_dotted_path(data, message):
+    with pytest.raises(ConfigError) as info:
+        from_dict(Drawing, data)
+    assert str(info.value) == message
+
+
+def test_a_tag_without_default_is_required():
+    @dataclass
+    class Strict:
+        shape: Annotated[Shape, Tagged("kind", {"circle": Circle})]
+
+    with pytest.raises(ConfigError) as info:
+        from_dict(Strict, {"shape": {"radius": 2}})
+    assert str(info.value) == "shape.kind: missing required field"
+
+
+def test_config_errors_from_post_init_are_placed_under_the_section():
+    assert str(ConfigError("lr: must be positive").under("networks.g")) == (
+        "networks.g.lr: must be positive"
+    )
+    assert str(ConfigError("lr: bad").under("")) == "lr: bad"

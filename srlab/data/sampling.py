@@ -6,8 +6,9 @@ Random numbers come from ``numpy.random.default_rng([seed, purpose, n])``: one i
 stream per batch (and per epoch for the uniform planner's image order).
 
 - :class:`UniformPlanner`: every image once per epoch in a shuffled order, random crops.
-- :class:`RFSPlanner`: BSR's Random Filter Sampling (methods.md 4.2), which fills equal quotas of
-  patches per interval of information content (:func:`pic`), over-sampling rare detailed ones.
+- :class:`RFSPlanner`: BSR's Random Filter Sampling (Kong 2020; docs/training.md), which fills
+  equal quotas of patches per interval of information content (:func:`pic`), over-sampling rare
+  detailed ones.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class UniformPlanner:
 
 
 def pic(lr: np.ndarray) -> np.ndarray:
-    """Patch information content of N x C x H x W patches in 0..1 (methods.md 4.2): the Sobel
+    """Patch information content of N x C x H x W patches in 0..1 (BSR, Kong 2020): the Sobel
     gradient magnitude on 0-255 values over the valid region, summed over channels and pixels."""
     x = np.asarray(lr, dtype=np.float32)
     rows = x[..., :-2, :] + 2 * x[..., 1:-1, :] + x[..., 2:, :]  # vertical smoothing

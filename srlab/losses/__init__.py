@@ -1,8 +1,10 @@
 """Training losses and the registry that names them for configs.
 
-``LOSSES`` is a plain mapping from config names to classes, built here without import-time
-registration side effects. Losses are called as ``loss(pred, target)`` (``TVSquaredLoss`` is a
-regulariser of ``pred`` and ignores the target); ``GANLoss`` takes logits and exposes ``generator``
+``LOSSES`` is a plain mapping from config names (a recipe's ``losses[i].kind``) to classes,
+built here without import-time registration side effects. Every entry is called as
+``loss(pred, target)`` on images (``TVSquaredLoss`` is a regulariser of ``pred`` and ignores the
+target), which is how a recipe's term set calls them. Losses with other inputs are for recipes
+to call directly and are not registered: ``GANLoss`` takes logits and exposes ``generator``
 (also its ``forward``) and ``discriminator``; ``FeatureMatchingLoss`` takes two lists of
 discriminator features; ``CycleLoss`` takes an input and its round trip.
 """
@@ -34,9 +36,6 @@ LOSSES: dict[str, type[nn.Module]] = {
     "ssim": SSIMLoss,
     "ms_ssim": MSSSIMLoss,
     "mixed_norm": MixedNormLoss,
-    "gan": GANLoss,
-    "feature_matching": FeatureMatchingLoss,
-    "cycle": CycleLoss,
 }
 
 __all__ = [
@@ -54,6 +53,7 @@ __all__ = [
     "LpLoss",
     "MSELoss",
     "MSSSIMLoss",
+    "MixedNormLoss",
     "PerceptualLoss",
     "SSIMLoss",
     "TVSquaredLoss",

@@ -1,23 +1,28 @@
-"""What a recipe is: the per-iteration logic of one training procedure.
+"""What a recipe is: the per-iteration logic of one training procedure, and its config.
 
 A recipe turns a batch into a sequence of phases. Each phase names the networks it updates and
 the loss to minimise; the trainer owns everything else (zeroing, backward, AMP scaling,
 clipping, optimiser and EMA steps, logging). Phases are produced by a generator, so a later
 phase sees the outputs of an earlier one after that phase's optimiser step (the usual
 G-then-D order of GAN training).
+
+Each recipe file holds its recipe (a :class:`Recipe`) and its config (a :class:`RecipeConfig`
+that checks its own values and names the networks it uses); ``srlab.recipes.RECIPES`` maps
+``recipe.kind`` to both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
+from srlab.config import ConfigError
 from srlab.losses import LOSSES, WeightedSum
-from srlab.train.schema import LossTerm
 
 
 @dataclass
@@ -27,10 +32,54 @@ class Phase:
     logs: dict[str, torch.Tensor] = field(default_factory=dict)  # detached, for logging
 
 
-class Recipe(Protocol):
+@dataclass
+class RecipeConfig:
+    """What every recipe's config holds: its ``kind`` (the key of ``srlab.recipes.RECIPES``) and
+    the network it trains and ships (``generator``). Subclasses add their own settings, check
+    them in ``__post_init__`` (raising ConfigError naming the key) and list the networks they
+    use in :meth:`roles`."""
+
+    kind: str
+    generator: str = "g"
+
+    def roles(self) -> dict[str, str]:
+        """The networks this recipe uses, by the config key that names each."""
+        return {"generator": self.generator}
+
+    def check(self, networks: Collection[str]) -> None:
+        """Raise ConfigError naming the key of any network this recipe uses that is not one of
+        ``networks`` (the run's)."""
+        for key, name in self.roles().items():
+            if name not in networks:
+                known = ", ".join(networks) or "none"
+                raise ConfigError(f"{key}: {name!r} is not one of the networks ({known})")
+
+
+class Recipe(nn.Module, ABC):
+    """A training procedure, built from its config. An nn.Module so that loss networks (VGG,
+    LPIPS...) move to the training device with it."""
+
+    @abstractmethod
     def phases(
         self, batch: Mapping[str, torch.Tensor], nets: Mapping[str, nn.Module]
-    ) -> Iterator[Phase]: ...
+    ) -> Iterator[Phase]:
+        """This batch's phases, in order; ``nets`` maps network names to what to call."""
+
+
+@dataclass
+class LossTerm:
+    """A weighted loss from `srlab.losses.LOSSES`, built with `options`. `input_scale`
+    multiplies prediction and target first (255 = the authors' 0–255 scale, so their weights
+    apply as published)."""
+
+    kind: str
+    weight: float = 1.0
+    options: dict[str, Any] = field(default_factory=dict)
+    input_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOSSES:
+            raise ConfigError(f"kind: unknown loss {self.kind!r} (known: {', '.join(LOSSES)})")
 
 
 class TermSet(nn.Module):
@@ -38,15 +87,12 @@ class TermSet(nn.Module):
 
     def __init__(self, terms: Sequence[LossTerm]) -> None:
         super().__init__()
-        unknown = [t.kind for t in terms if t.kind not in LOSSES]
-        if unknown:
-            raise ValueError(f"unknown loss kind(s) {unknown}; known: {', '.join(LOSSES)}")
         self.names = [t.kind for t in terms]
         self.scales = [t.input_scale for t in terms]
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"each loss kind may appear once per recipe, got {self.names}")
         self.weighted = WeightedSum({t.kind: t.weight for t in terms})
-        self.terms = nn.ModuleList(LOSSES[t.kind](**t.options) for t in terms)
+        self.terms = nn.ModuleList(_build_term(i, t) for i, t in enumerate(terms))
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, prefix: str = ""
@@ -57,6 +103,15 @@ class TermSet(nn.Module):
         }
         total, logs = self.weighted(values)
         return total, {f"{prefix}{k}": v for k, v in logs.items()}
+
+
+def _build_term(index: int, term: LossTerm) -> nn.Module:
+    """The loss module of ``term``; bad options (or an unreadable weights file they name) are
+    a ConfigError naming ``losses[index].options``."""
+    try:
+        return LOSSES[term.kind](**term.options)
+    except (TypeError, ValueError, OSError) as exc:
+        raise ConfigError(f"losses[{index}].options: cannot build {term.kind!r}: {exc}") from exc
 
 
 def as_outputs(result: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:

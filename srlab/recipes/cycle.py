@@ -1,4 +1,4 @@
-"""SRResCGAN and SRResCycGAN training (methods.md 5.4), on the 0–255 scale as the authors.
+"""SRResCGAN and SRResCycGAN training (Umer et al. 2020), on the 0–255 scale as the authors.
 
 Phases per iteration: G_SR (pixel, perceptual, gradient and RaGAN terms, plus the cycle term
 when the cycle path is on); G_LR (cycle term and its LR-domain GAN term); D_x (RaGAN on
@@ -10,16 +10,55 @@ its own. Mixup blends random pairs of the batch, LR and HR alike, with probabili
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srlab.config import ConfigError
 from srlab.losses import GANLoss, GradientL1Loss, PerceptualLoss
-from srlab.recipes.base import Phase
-from srlab.train.schema import CycleLossConfig, RecipeConfig
+from srlab.recipes.base import Phase, Recipe, RecipeConfig
 
 PIXELS = 255.0  # the authors' losses see 0–255 images
+
+
+@dataclass
+class CycleConfig(RecipeConfig):
+    """SRResCGAN (`cycle: false`) and SRResCycGAN (`cycle: true`) losses, on the 0–255 scale.
+    G_SR: perceptual (VGG19 conv5_4 before ReLU on raw 0–255 input, only when `vgg_weights` is
+    given) + RaGAN with the high-pass discriminator `hr_discriminator` + gradient "TV" + 10·L1 +
+    10·cycle. G_LR (`lr_generator`): 10·cycle + BCE GAN against `lr_discriminator`. Mixup of LR
+    and HR with probability `mixup` per batch."""
+
+    kind: Literal["cycle"] = "cycle"
+    cycle: bool = True
+    perceptual_weight: float = 1.0
+    vgg_weights: Path | None = None
+    gan_weight: float = 1.0
+    tv_weight: float = 1.0
+    l1_weight: float = 10.0
+    cycle_weight: float = 10.0
+    lr_gan_weight: float = 1.0
+    hr_discriminator: str = "d_x"
+    lr_generator: str = "g_lr"
+    lr_discriminator: str = "d_y"
+    mixup: float = 0.5
+    mixup_alpha: float = 1.2
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.mixup <= 1:
+            raise ConfigError(f"mixup: must be a probability in 0..1, got {self.mixup}")
+        if self.mixup_alpha <= 0:
+            raise ConfigError(f"mixup_alpha: must be positive, got {self.mixup_alpha}")
+
+    def roles(self) -> dict[str, str]:
+        roles = {**super().roles(), "hr_discriminator": self.hr_discriminator}
+        if self.cycle:
+            roles |= {"lr_generator": self.lr_generator, "lr_discriminator": self.lr_discriminator}
+        return roles
 
 
 def mixup(
@@ -34,10 +73,10 @@ def mixup(
     return lam * lr + (1 - lam) * lr[perm], lam * hr + (1 - lam) * hr[perm]
 
 
-class CycleRecipe(nn.Module):
-    def __init__(self, cfg: RecipeConfig) -> None:
+class CycleRecipe(Recipe):
+    def __init__(self, cfg: CycleConfig) -> None:
         super().__init__()
-        self.opts = cfg.cycle or CycleLossConfig()
+        self.opts = cfg
         self.generator = cfg.generator
         self.perceptual = None
         if self.opts.vgg_weights is not None:

@@ -4,28 +4,43 @@ output, plus a GAN term on the last output; then one discriminator step on detac
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from srlab.losses import GANLoss
-from srlab.recipes.base import Phase, TermSet, as_outputs, supervise_steps
-from srlab.train.schema import RecipeConfig
+from srlab.recipes.base import Phase, Recipe, TermSet, as_outputs, supervise_steps
+from srlab.recipes.pixel import PixelConfig
 
 
-class GANRecipe(nn.Module):
-    def __init__(self, cfg: RecipeConfig) -> None:
+@dataclass
+class GANConfig(PixelConfig):
+    """The pixel recipe's settings plus the adversarial game: `gan_loss` (hinge_ciplab: hinge
+    discriminator, generator mean relu(1 − C(fake)) as CIPLAB's code) weighted by `gan_weight`,
+    against the network `discriminator`."""
+
+    kind: Literal["gan"] = "gan"
+    discriminator: str = "d"
+    gan_loss: Literal["vanilla", "lsgan", "hinge", "hinge_ciplab", "ragan"] = "ragan"
+    gan_weight: float = 5e-3
+
+    def roles(self) -> dict[str, str]:
+        return {**super().roles(), "discriminator": self.discriminator}
+
+
+class GANRecipe(Recipe):
+    def __init__(self, cfg: GANConfig) -> None:
         super().__init__()
-        if cfg.gan is None:
-            raise ValueError("recipe.gan is required for a gan recipe")
         self.generator = cfg.generator
-        self.discriminator = cfg.gan.discriminator
-        self.gan_weight = cfg.gan.weight
+        self.discriminator = cfg.discriminator
+        self.gan_weight = cfg.gan_weight
         self.terms = TermSet(cfg.losses)
         self.step_weights = cfg.step_weights
-        ciplab = cfg.gan.kind == "hinge_ciplab"
+        ciplab = cfg.gan_loss == "hinge_ciplab"
         self.gan = GANLoss(
-            "hinge" if ciplab else cfg.gan.kind, hinge_generator="ciplab" if ciplab else "standard"
+            "hinge" if ciplab else cfg.gan_loss, hinge_generator="ciplab" if ciplab else "standard"
         )
 
     def phases(

@@ -1,4 +1,4 @@
-"""G-MGBP's noise-adaptive multi-scale training (methods.md 3.4).
+"""G-MGBP's noise-adaptive multi-scale training (Navarrete Michelini et al. 2018, G-MGBP).
 
 Per configuration L (L ×2 levels): the HR patch P gives the input S↓(2^L)(P) (rounded to 8 bit,
 as photos are) and the targets T_k = S↓(2^(L−k))(P) of every level k = 1..L. The generator runs
@@ -11,15 +11,50 @@ never sees noise. S↓ is the differentiable MATLAB bicubic shrink.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srlab.config import ConfigError
 from srlab.losses import ContextualLoss, GANLoss
 from srlab.ops.resize import imresize
-from srlab.recipes.base import Phase
-from srlab.train.schema import GMGBPLossConfig, RecipeConfig
+from srlab.recipes.base import Phase, Recipe, RecipeConfig
+
+
+@dataclass
+class GMGBPConfig(RecipeConfig):
+    """G-MGBP's noise-adaptive multi-scale losses.
+
+    Each iteration trains every configuration L in `configurations` (L ×2 levels, input the HR
+    patch shrunk by 2^L, every level supervised): L1 and back-projection terms on the W = 0
+    outputs; with `perceptual`, also a W = 1 pass with back-projection terms, the contextual
+    loss at VGG19 conv3_4 (when `vgg_weights` is given) and the GAN term (when
+    `discriminator` names a network).
+    """
+
+    kind: Literal["gmgbp"] = "gmgbp"
+    configurations: list[int] = field(default_factory=lambda: [1, 2, 3])
+    l1_weight: float = 10.0
+    back_projection_weight: float = 10.0
+    perceptual: bool = False
+    contextual_weight: float = 0.1
+    vgg_weights: Path | None = None
+    gan_weight: float = 1e-3
+    discriminator: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.configurations or min(self.configurations) < 1:
+            raise ConfigError(
+                f"configurations: must be level counts >= 1, got {self.configurations}"
+            )
+
+    def roles(self) -> dict[str, str]:
+        extra = {} if self.discriminator is None else {"discriminator": self.discriminator}
+        return {**super().roles(), **extra}
 
 
 def shrink(x: torch.Tensor, factor: int) -> torch.Tensor:
@@ -27,15 +62,10 @@ def shrink(x: torch.Tensor, factor: int) -> torch.Tensor:
     return x if factor == 1 else imresize(x, scale=1 / factor)
 
 
-class GMGBPRecipe(nn.Module):
-    def __init__(self, cfg: RecipeConfig) -> None:
+class GMGBPRecipe(Recipe):
+    def __init__(self, cfg: GMGBPConfig) -> None:
         super().__init__()
-        self.opts = cfg.gmgbp or GMGBPLossConfig()
-        if not self.opts.configurations or min(self.opts.configurations) < 1:
-            raise ValueError(
-                f"recipe.gmgbp.configurations must be level counts >= 1, "
-                f"got {self.opts.configurations}"
-            )
+        self.opts = cfg
         self.generator = cfg.generator
         self.contextual = None
         if self.opts.perceptual and self.opts.vgg_weights is not None:

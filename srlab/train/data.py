@@ -3,34 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from srlab.data import (
     HRFolderSource,
     PairedFolderSource,
+    PairSource,
+    PatchPlanner,
+    RFSPlanner,
     UniformPlanner,
     allowed_transforms,
     make_degradation,
     make_train_loader,
     make_val_pairs,
+    pic_edges,
 )
 from srlab.train.distributed import DistContext
 from srlab.train.schema import ExperimentConfig
 from srlab.train.validate import ValPair
 
 
-def build_train_loader(cfg: ExperimentConfig, start_batch: int, ctx: DistContext) -> Iterable[dict]:
-    """The (infinite) batch stream from global batch `start_batch` on, this rank's shard."""
+@dataclass(frozen=True)
+class TrainingSet:
+    """The decoded training images and the planner that picks each batch's patches."""
+
+    source: PairSource
+    planner: PatchPlanner
+
+
+def build_training_set(cfg: ExperimentConfig) -> TrainingSet:
+    """Decode the training images and build the configured planner (RFS calibrates its
+    interval edges here, a pure function of the seed and the images)."""
     d = cfg.data.train
     if d.lr_folder is not None:
-        source = PairedFolderSource(d.lr_folder, d.hr_folder, cfg.scale, cache=d.cache)
+        source: PairSource = PairedFolderSource(d.lr_folder, d.hr_folder, cfg.scale, cache=d.cache)
     else:
         degradation = make_degradation(d.degradation, cfg.scale, **d.degradation_options)
         source = HRFolderSource(d.hr_folder, cfg.scale, degradation, cache=d.cache)
     transforms = allowed_transforms(flips=d.flips, rotations=d.rotations)
-    planner = UniformPlanner(cfg.seed, d.patch_size, transforms)
+    if d.sampler == "uniform":
+        return TrainingSet(source, UniformPlanner(cfg.seed, d.patch_size, transforms))
+    r = d.rfs
+    edges = pic_edges(
+        source, d.patch_size, seed=cfg.seed, intervals=r.intervals, samples=r.calibration_samples
+    )
+    planner = RFSPlanner(
+        cfg.seed, d.patch_size, edges, transforms, candidates=r.candidates,
+        max_rounds=r.max_rounds,
+    )
+    return TrainingSet(source, planner)
+
+
+def build_train_loader(
+    cfg: ExperimentConfig, data: TrainingSet, start_batch: int, ctx: DistContext
+) -> Iterable[dict]:
+    """The (infinite) batch stream from global batch `start_batch` on, this rank's shard."""
+    d = cfg.data.train
     return make_train_loader(
-        source,
-        planner,
+        data.source,
+        data.planner,
         d.batch_size,
         start_batch=start_batch,
         num_workers=d.num_workers,

@@ -1,14 +1,30 @@
 """The typed schema of a training run, as written in `configs/*.yaml`.
 
 Every system (pixel pre-training, GAN fine-tuning, cycle training) is this one schema with
-different networks, loss terms and recipe; the trainer has no paper-specific branches.
+different networks and recipe; the trainer has no paper-specific branches. The `recipe:`
+section is read as the config class that `srlab.recipes.RECIPES` gives its `kind`, which checks
+its own keys. Values are checked here, at load time, so that a bad one fails before any work:
+each check raises a ConfigError naming its key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from srlab.config import ConfigError, Tagged
+from srlab.recipes import DEFAULT_KIND, RECIPES, RecipeConfig
+
+_RECIPE = Tagged("kind", {kind: entry.config for kind, entry in RECIPES.items()}, DEFAULT_KIND)
+
+
+def _at_least(minimum: int, **values: int | None) -> None:
+    """Raise ConfigError naming the first of ``values`` (key=value) that is below ``minimum``
+    (None: not set, allowed)."""
+    for key, value in values.items():
+        if value is not None and value < minimum:
+            raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
 
 
 @dataclass
@@ -54,82 +70,22 @@ class NetworkConfig:
 
 
 @dataclass
-class LossTerm:
-    """A weighted loss from `srlab.losses.LOSSES`, built with `options`. `input_scale`
-    multiplies prediction and target first (255 = the authors' 0–255 scale, so their weights
-    apply as published)."""
+class RFSConfig:
+    """BSR's Random Filter Sampling (Kong 2020; docs/training.md, Sampling): each batch
+    holds equal quotas of patches from `intervals` intervals of patch information content
+    (edges from `calibration_samples` random patches before training), filled from rounds of
+    `candidates` random patches; after `max_rounds` rounds the rest is drawn uniformly."""
 
-    kind: str
-    weight: float = 1.0
-    options: dict[str, Any] = field(default_factory=dict)
-    input_scale: float = 1.0
+    intervals: int = 4
+    calibration_samples: int = 10_000
+    candidates: int = 32
+    max_rounds: int = 50
 
-
-@dataclass
-class GANConfig:
-    kind: Literal["vanilla", "lsgan", "hinge", "hinge_ciplab", "ragan"] = "ragan"
-    weight: float = 5e-3
-    discriminator: str = "d"
-
-
-@dataclass
-class GMGBPLossConfig:
-    """G-MGBP's noise-adaptive multi-scale losses (methods.md 3.4).
-
-    Each iteration trains every configuration L in `configurations` (L ×2 levels, input the HR
-    patch shrunk by 2^L, every level supervised): L1 and back-projection terms on the W = 0
-    outputs; with `perceptual`, also a W = 1 pass with back-projection terms, the contextual
-    loss at VGG19 conv3_4 (when `vgg_weights` is given) and the GAN term (when
-    `discriminator` names a network).
-    """
-
-    configurations: list[int] = field(default_factory=lambda: [1, 2, 3])
-    l1_weight: float = 10.0
-    back_projection_weight: float = 10.0
-    perceptual: bool = False
-    contextual_weight: float = 0.1
-    vgg_weights: Path | None = None
-    gan_weight: float = 1e-3
-    discriminator: str | None = None
-
-
-@dataclass
-class CycleLossConfig:
-    """SRResCGAN (`cycle: false`) and SRResCycGAN (`cycle: true`) losses, methods.md 5.4, on the
-    0–255 scale. G_SR: perceptual (VGG19 conv5_4 before ReLU on raw 0–255 input, only when
-    `vgg_weights` is given) + RaGAN with the high-pass discriminator `hr_discriminator` + gradient
-    "TV" + 10·L1 + 10·cycle. G_LR (`lr_generator`): 10·cycle + BCE GAN against
-    `lr_discriminator`. Mixup of LR and HR with probability `mixup` per batch."""
-
-    cycle: bool = True
-    perceptual_weight: float = 1.0
-    vgg_weights: Path | None = None
-    gan_weight: float = 1.0
-    tv_weight: float = 1.0
-    l1_weight: float = 10.0
-    cycle_weight: float = 10.0
-    lr_gan_weight: float = 1.0
-    hr_discriminator: str = "d_x"
-    lr_generator: str = "g_lr"
-    lr_discriminator: str = "d_y"
-    mixup: float = 0.5
-    mixup_alpha: float = 1.2
-
-
-@dataclass
-class RecipeConfig:
-    """How one iteration uses the networks: `pixel` (supervised, every output of a multi-output
-    generator weighted by `step_weights`), `gan` (the same plus an adversarial game) or
-    `gmgbp` (G-MGBP's own multi-scale, noise-adaptive recipe, set in `gmgbp`) or `cycle`
-    (SRResCGAN / SRResCycGAN, set in `cycle`)."""
-
-    kind: Literal["pixel", "gan", "gmgbp", "cycle"] = "pixel"
-    generator: str = "g"
-    losses: list[LossTerm] = field(default_factory=lambda: [LossTerm("l1")])
-    step_weights: list[float] | None = None
-    gan: GANConfig | None = None
-    gmgbp: GMGBPLossConfig | None = None
-    cycle: CycleLossConfig | None = None
+    def __post_init__(self) -> None:
+        _at_least(2, calibration_samples=self.calibration_samples)
+        _at_least(
+            1, intervals=self.intervals, candidates=self.candidates, max_rounds=self.max_rounds
+        )
 
 
 @dataclass
@@ -144,6 +100,8 @@ class TrainDataConfig:
     rotations: bool = True
     cache: bool = True
     num_workers: int = 0
+    sampler: Literal["uniform", "rfs"] = "uniform"  # which patches make a batch
+    rfs: RFSConfig = field(default_factory=RFSConfig)  # used with sampler: rfs
 
 
 @dataclass
@@ -184,27 +142,14 @@ class ExperimentConfig:
     data: DataConfig
     networks: dict[str, NetworkConfig]
     train: LoopConfig
-    recipe: RecipeConfig = field(default_factory=RecipeConfig)
+    recipe: Annotated[RecipeConfig, _RECIPE] = field(
+        default_factory=lambda: RECIPES[DEFAULT_KIND].config()
+    )
     seed: int = 0
     output_root: Path = Path("runs")
 
     def __post_init__(self) -> None:
-        if self.recipe.generator not in self.networks:
-            raise ValueError(f"recipe.generator {self.recipe.generator!r} is not in networks")
-        gan = self.recipe.gan
-        if self.recipe.kind == "gan" and (gan is None or gan.discriminator not in self.networks):
-            raise ValueError("a gan recipe needs recipe.gan with a discriminator in networks")
-        cycle = self.recipe.cycle
-        if self.recipe.kind == "cycle":
-            cycle = cycle or CycleLossConfig()
-            needed = [cycle.hr_discriminator]
-            if cycle.cycle:
-                needed += [cycle.lr_generator, cycle.lr_discriminator]
-            missing = [n for n in needed if n not in self.networks]
-            if missing:
-                raise ValueError(f"the cycle recipe needs networks {missing}")
-        gmgbp = self.recipe.gmgbp
-        if gmgbp is not None and gmgbp.discriminator not in (None, *self.networks):
-            raise ValueError(
-                f"recipe.gmgbp.discriminator {gmgbp.discriminator!r} is not in networks"
-            )
+        try:
+            self.recipe.check(self.networks)
+        except ConfigError as exc:
+            raise exc.under("recipe") from None

@@ -22,10 +22,9 @@ from srlab.archs import ARCHITECTURES, Architecture
 from srlab.config import dump_yaml
 from srlab.io import atomic_write
 from srlab.metrics import LPIPS
-from srlab.recipes import build_recipe
-from srlab.recipes.base import Phase
+from srlab.recipes import Phase, Recipe, build_recipe
 from srlab.train import checkpoint as ckpt
-from srlab.train.data import build_train_loader, build_val_pairs
+from srlab.train.data import build_train_loader, build_training_set, build_val_pairs
 from srlab.train.distributed import init_distributed, shutdown
 from srlab.train.ema import EMA
 from srlab.train.logbook import CONFIG_FILE, Logbook
@@ -78,7 +77,8 @@ class Trainer:
         )
         torch.manual_seed(cfg.seed)
         self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
-        self.recipe = build_recipe(cfg.recipe).to(self.device)
+        self.recipe: Recipe = build_recipe(cfg.recipe).to(self.device)
+        self.data = build_training_set(cfg)
         self.extras = self._val_extras()
         self.iteration = 0
         self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
@@ -197,7 +197,7 @@ class Trainer:
         if val_pairs and self.iteration == 0:
             base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border(), self.extras)
             self.log.scalars(0, {f"val/bicubic_{k}": v for k, v in base.means.items()})
-        loader = iter(build_train_loader(self.cfg, self.iteration, self.ctx))
+        loader = iter(build_train_loader(self.cfg, self.data, self.iteration, self.ctx))
         bar = tqdm(
             total=cfg.iterations, initial=self.iteration, unit="it", disable=not self.progress,
             desc=self.cfg.name, dynamic_ncols=True,

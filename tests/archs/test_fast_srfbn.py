@@ -100,8 +100,7 @@ def test_reproduces_the_authors_discriminator(authors: Path):
 
 
 def test_a_short_pixel_run_lowers_every_steps_loss():
-    from srlab.recipes.base import TermSet, supervise_steps
-    from srlab.train.schema import LossTerm
+    from srlab.recipes.base import LossTerm, TermSet, supervise_steps
 
     torch.manual_seed(0)
     net = FastSRFBN(scale=4, features=16, steps=3, blocks=1)
@@ -122,8 +121,7 @@ def test_a_short_pixel_run_lowers_every_steps_loss():
 
 
 def test_loss_terms_can_work_on_the_authors_0_255_scale():
-    from srlab.recipes.base import TermSet
-    from srlab.train.schema import LossTerm
+    from srlab.recipes.base import LossTerm, TermSet
 
     pred, target = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
     unit, _ = TermSet([LossTerm("l1")])(pred, target)

@@ -9,8 +9,7 @@ from srlab.archs.dsgan_discriminator import DSGANDiscriminator
 from srlab.archs.lr_generator import LRGenerator
 from srlab.archs.srrescgan import SRResCGANGenerator
 from srlab.archs.vgg_discriminator import VGGStyleDiscriminator
-from srlab.recipes.cycle import CycleRecipe, mixup
-from srlab.train.schema import CycleLossConfig, RecipeConfig
+from srlab.recipes.cycle import CycleConfig, CycleRecipe, mixup
 from srlab.zoo.loader import load_weights
 
 
@@ -32,7 +31,7 @@ def _batch() -> dict[str, torch.Tensor]:
 
 
 def _recipe(**options) -> CycleRecipe:
-    return CycleRecipe(RecipeConfig(kind="cycle", cycle=CycleLossConfig(mixup=0.0, **options)))
+    return CycleRecipe(CycleConfig(mixup=0.0, **options))
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,11 @@ import torch
 
 from srlab.archs.gmgbp import GMGBP
 from srlab.archs.gmgbp_discriminator import GMGBPDiscriminator
-from srlab.recipes.gmgbp import GMGBPRecipe, shrink
-from srlab.train.schema import GMGBPLossConfig, RecipeConfig
+from srlab.recipes.gmgbp import GMGBPConfig, GMGBPRecipe, shrink
 
 
 def _recipe(**options) -> GMGBPRecipe:
-    return GMGBPRecipe(RecipeConfig(kind="gmgbp", gmgbp=GMGBPLossConfig(**options)))
+    return GMGBPRecipe(GMGBPConfig(**options))
 
 
 def _small_generator() -> GMGBP:

@@ -116,7 +116,7 @@ def test_gmgbp_stage2_runs_with_its_discriminator(shared_dir, tmp_path):
         "networks.g.pretrained=null",
         "networks.g.options.features=8", "networks.g.options.growth=4",
         "networks.d.options.features=8", "networks.d.options.growth=4",
-        "recipe.gmgbp.configurations=[1,2]",
+        "recipe.configurations=[1,2]",
     ]
     train_shrunk("configs/gmgbp-stage2-x4.yaml", run_dir, overrides)
     weights, _ = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))

@@ -5,7 +5,7 @@ import pytest
 
 from srlab.cli.main import main
 from srlab.train.record import read_log, read_metrics, read_record
-from tests.train.test_trainer import run, tiny_config
+from tests.train.test_trainer import run
 
 LOG = """\
 2026-01-01 10:00:00,000 training from iteration 0 on cpu, 2 threads (Some CPU)
@@ -32,7 +32,7 @@ def test_later_values_win_at_iterations_logged_again_after_a_resume(tmp_path):
     assert read_metrics(path) == {"train/l1": {10: 0.5, 20: 0.3, 30: 0.2}}
 
 
-def test_record_of_a_resumed_run(hr_folder, tmp_path):
+def test_record_of_a_resumed_run(hr_folder, tiny_config, tmp_path):
     raw = tiny_config(hr_folder)
     run(raw, tmp_path / "r", **{"train.iterations": 10})
     run(raw, tmp_path / "r")

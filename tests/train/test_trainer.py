@@ -8,29 +8,12 @@ from safetensors.torch import load_file
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.config import load_config
+from srlab.data import RFSPlanner, UniformPlanner
 from srlab.train import checkpoint as ckpt
 from srlab.train.data import build_train_loader
 from srlab.train.schema import ExperimentConfig
 from srlab.train.trainer import MODEL_FILE, Trainer
 from srlab.zoo import load_model
-
-
-def tiny_config(hr_folder: Path, **train) -> dict:
-    return {
-        "name": "t",
-        "scale": 2,
-        "seed": 3,
-        "data": {
-            "train": {"hr_folder": str(hr_folder), "patch_size": 8, "batch_size": 4},
-            "val": {"folder": str(hr_folder), "max_images": 2},
-        },
-        "networks": {
-            "g": {"arch": "edsr", "options": {"blocks": 1, "features": 8},
-                  "optimizer": {"lr": 1e-3}, "ema_decay": 0.9},
-        },
-        "train": {"iterations": 20, "checkpoint_every": 10, "val_every": 10,
-                  "tensorboard": False, "log_every": 5, **train},
-    }
 
 
 def run(raw: dict, run_dir: Path, **overrides) -> Trainer:
@@ -44,7 +27,7 @@ def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))[0]
 
 
-def test_resume_is_bit_identical(hr_folder, tmp_path):
+def test_resume_is_bit_identical(hr_folder, tiny_config, tmp_path):
     raw = tiny_config(hr_folder)
     run(raw, tmp_path / "straight")
     run(raw, tmp_path / "split", **{"train.iterations": 10})
@@ -58,7 +41,7 @@ def test_resume_is_bit_identical(hr_folder, tmp_path):
     assert state["iteration"] == 20
 
 
-def test_run_directory_records(hr_folder, tmp_path):
+def test_run_directory_records(hr_folder, tiny_config, tmp_path):
     raw = tiny_config(hr_folder)
     raw["data"]["val"]["niqe"] = True
     raw["networks"]["g"]["clip_grad_norm"] = 0.5
@@ -77,7 +60,7 @@ def test_run_directory_records(hr_folder, tmp_path):
     assert all(torch.equal(model.module.state_dict()[k], v) for k, v in ema.items())
 
 
-def test_gradient_clipping_bounds_the_update(hr_folder, tmp_path, monkeypatch):
+def test_gradient_clipping_bounds_the_update(hr_folder, tiny_config, tmp_path, monkeypatch):
     seen = []
     original = torch.nn.utils.clip_grad_norm_
 
@@ -93,7 +76,7 @@ def test_gradient_clipping_bounds_the_update(hr_folder, tmp_path, monkeypatch):
     assert len(seen) == 3 and all(n <= 1e-3 * (1 + 1e-4) for n in seen)
 
 
-def test_interrupt_saves_a_checkpoint(hr_folder, tmp_path, monkeypatch):
+def test_interrupt_saves_a_checkpoint(hr_folder, tiny_config, tmp_path, monkeypatch):
     calls = {"n": 0}
     original = Trainer._train_step
 
@@ -110,7 +93,9 @@ def test_interrupt_saves_a_checkpoint(hr_folder, tmp_path, monkeypatch):
     assert state["iteration"] == 6
 
 
-def test_gan_recipe_steps_both_networks_from_a_pretrained_generator(hr_folder, tmp_path):
+def test_gan_recipe_steps_both_networks_from_a_pretrained_generator(
+    hr_folder, tiny_config, tmp_path
+):
     stage1 = run(tiny_config(hr_folder), tmp_path / "s1")
     raw = tiny_config(hr_folder, iterations=4, checkpoint_every=4, val_every=4)
     raw["networks"]["g"]["pretrained"] = str(stage1.run_dir / MODEL_FILE)
@@ -119,7 +104,7 @@ def test_gan_recipe_steps_both_networks_from_a_pretrained_generator(hr_folder, t
     }
     raw["data"]["train"]["patch_size"] = 16
     raw["recipe"] = {"kind": "gan", "losses": [{"kind": "l1", "weight": 0.01}],
-                     "gan": {"kind": "ragan", "weight": 0.005}}
+                     "gan_loss": "ragan", "gan_weight": 0.005}
     trainer = run(raw, tmp_path / "s2")
     before = load_file(stage1.run_dir / MODEL_FILE)
     after = final_weights(tmp_path / "s2")
@@ -141,17 +126,37 @@ class TwoStepNet(torch.nn.Module):
         return [first, first + self.up(self.conv(x * 0.5))]
 
 
-def test_every_output_of_a_multi_output_generator_is_supervised(hr_folder, tmp_path):
+def test_every_output_of_a_multi_output_generator_is_supervised(hr_folder, tiny_config, tmp_path):
     registry = {**ARCHITECTURES, "two": Architecture("two", TwoStepNet, ModelSpec(), "toy")}
     raw = tiny_config(hr_folder, iterations=2, log_every=1)
     raw["networks"]["g"] = {"arch": "two"}
     raw["recipe"] = {"losses": [{"kind": "l1"}], "step_weights": [0.5, 1.0]}
     cfg = load_config(ExperimentConfig, raw)
     trainer = Trainer(cfg, run_dir=tmp_path / "m", registry=registry, progress=False)
-    batch = trainer._to_device(next(iter(build_train_loader(cfg, 0, trainer.ctx))))
+    batch = trainer._to_device(next(iter(build_train_loader(cfg, trainer.data, 0, trainer.ctx))))
     outputs = trainer.nets["g"].module(batch["lr"])
     phase = next(trainer.recipe.phases(batch, {"g": trainer.nets["g"].module}))
     hr = batch["hr"]
     expected = 0.5 * (outputs[0] - hr).abs().mean() + (outputs[1] - hr).abs().mean()
     torch.testing.assert_close(phase.loss, expected)
     assert set(phase.logs) == {"step0_l1", "step1_l1"}
+
+
+def test_rfs_sampler_trains_and_resumes_exactly(hr_folder, tiny_config, tmp_path):
+    raw = tiny_config(hr_folder, iterations=2, checkpoint_every=1, val_every=2)
+    raw["data"]["val"] = None
+    raw["data"]["train"]["sampler"] = "rfs"
+    raw["data"]["train"]["rfs"] = {"intervals": 2, "calibration_samples": 64, "candidates": 8}
+    straight = run(raw, tmp_path / "straight")
+    assert isinstance(straight.data.planner, RFSPlanner)
+    assert len(straight.data.planner.edges) == 3  # two intervals
+    run(raw, tmp_path / "split", **{"train.iterations": 1})
+    run(raw, tmp_path / "split")  # resumes at 1, runs to 2
+    a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "split")
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), f"{net}.{k} differs after resume"
+    uniform = run(raw, tmp_path / "uniform", **{"data.train.sampler": "uniform"})
+    assert isinstance(uniform.data.planner, UniformPlanner)
+    other = final_weights(uniform.run_dir)["g"]
+    assert any(not torch.equal(a["g"][k], v) for k, v in other.items())  # RFS picked other patches
