@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from srlab.config import load_config
@@ -17,8 +19,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="train a network from a YAML config",
         description=(
             "Train from a YAML config (see configs/). A run directory that already holds a "
-            "checkpoint is resumed exactly where it stopped. Ctrl-C or SIGTERM (kill, a "
-            "scheduler's preemption) saves a checkpoint first. Multi-process: "
+            "checkpoint is resumed exactly where it stopped (a damaged newest checkpoint falls "
+            "back to the previous one, with a warning). Ctrl-C or SIGTERM (kill, a scheduler's "
+            "preemption) saves a checkpoint first. One trainer per run directory: a lock file "
+            "stops a second one. Exit code 0 = done, 130 = interrupted, 255 = bad config, data "
+            "or run directory (a one-line error naming the key or path). Multi-process: "
             "torchrun --nproc_per_node N -m srlab.cli.main train CONFIG."
         ),
     )
@@ -37,20 +42,28 @@ def run(args: argparse.Namespace) -> int:
     if not args.config.is_file():
         raise ValueError(f"{args.config}: no such config file")
     cfg = load_config(ExperimentConfig, args.config, args.overrides)
-    _stop_on_sigterm()
-    trainer = Trainer(cfg, run_dir=args.run_dir, progress=not args.quiet)
-    scores = trainer.fit()
+    with _sigterm_as_interrupt():
+        trainer = Trainer(cfg, run_dir=args.run_dir, progress=not args.quiet)
+        scores = trainer.fit()
     if scores is not None and trainer.ctx.is_main:
         print(f"final validation: PSNR-Y {scores.psnr_y:.3f} dB, SSIM-Y {scores.ssim_y:.4f}")
     return 0
 
 
-def _stop_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C, so the trainer saves a checkpoint before it exits. (Background
-    jobs started from scripts ignore SIGINT, so SIGTERM is how they are stopped.)"""
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while training, so the trainer saves a checkpoint and releases
+    its run directory before it exits. (Background jobs started from scripts ignore SIGINT, so
+    SIGTERM is how they are stopped.) The previous handler comes back afterwards."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

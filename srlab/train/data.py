@@ -1,11 +1,17 @@
-"""Build the training stream and the validation pairs that a config describes."""
+"""Build the training stream and the validation pairs that a config describes.
+
+Problems with the data (a missing folder, an empty one, an unreadable image, images smaller
+than the patch) are ConfigErrors naming the config key, raised before training starts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from srlab.config import ConfigError
 from srlab.data import (
+    Degradation,
     HRFolderSource,
     PairedFolderSource,
     PairSource,
@@ -18,6 +24,7 @@ from srlab.data import (
     make_val_pairs,
     pic_edges,
 )
+from srlab.io import ImageError
 from srlab.train.distributed import DistContext
 from srlab.train.schema import ExperimentConfig
 from srlab.train.validate import ValPair
@@ -31,15 +38,38 @@ class TrainingSet:
     planner: PatchPlanner
 
 
+def check_data_folders(cfg: ExperimentConfig) -> None:
+    """Raise ConfigError naming the key of a data folder that does not exist (cheap, so that
+    it fails before anything is built)."""
+    d, v = cfg.data.train, cfg.data.val
+    folders = {
+        "data.train.hr_folder": d.hr_folder,
+        "data.train.lr_folder": d.lr_folder,
+        "data.val.folder": v.folder if v is not None else None,
+    }
+    for key, folder in folders.items():
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"{key}: {folder} does not exist or is not a folder")
+
+
 def build_training_set(cfg: ExperimentConfig) -> TrainingSet:
     """Decode the training images and build the configured planner (RFS calibrates its
     interval edges here, a pure function of the seed and the images)."""
     d = cfg.data.train
-    if d.lr_folder is not None:
-        source: PairSource = PairedFolderSource(d.lr_folder, d.hr_folder, cfg.scale, cache=d.cache)
-    else:
-        degradation = make_degradation(d.degradation, cfg.scale, **d.degradation_options)
-        source = HRFolderSource(d.hr_folder, cfg.scale, degradation, cache=d.cache)
+    key = "data.train.hr_folder" if d.lr_folder is None else "data.train"
+    try:
+        if d.lr_folder is not None:
+            source: PairSource = PairedFolderSource(
+                d.lr_folder, d.hr_folder, cfg.scale, cache=d.cache
+            )
+        else:
+            source = HRFolderSource(d.hr_folder, cfg.scale, _degradation(cfg), cache=d.cache)
+    except (ImageError, OSError, ValueError) as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
+    try:
+        source.check_fits(d.patch_size)
+    except ValueError as exc:
+        raise ConfigError(f"data.train.patch_size: {exc}") from exc
     transforms = allowed_transforms(flips=d.flips, rotations=d.rotations)
     if d.sampler == "uniform":
         return TrainingSet(source, UniformPlanner(cfg.seed, d.patch_size, transforms))
@@ -52,6 +82,15 @@ def build_training_set(cfg: ExperimentConfig) -> TrainingSet:
         max_rounds=r.max_rounds,
     )
     return TrainingSet(source, planner)
+
+
+def _degradation(cfg: ExperimentConfig) -> Degradation:
+    """The training degradation; bad settings are a ConfigError naming the key."""
+    d = cfg.data.train
+    try:
+        return make_degradation(d.degradation, cfg.scale, **d.degradation_options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"data.train.degradation: {exc}") from None
 
 
 def build_train_loader(

@@ -68,6 +68,12 @@ class NetworkConfig:
     pretrained: Path | None = None  # a .safetensors file, e.g. the stage-1 result
     trainable: bool = True
 
+    def __post_init__(self) -> None:
+        if self.clip_grad_norm is not None and self.clip_grad_norm <= 0:
+            raise ConfigError(f"clip_grad_norm: must be positive, got {self.clip_grad_norm}")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay: must lie in [0, 1) (0: no EMA), got {self.ema_decay}")
+
 
 @dataclass
 class RFSConfig:
@@ -103,6 +109,10 @@ class TrainDataConfig:
     sampler: Literal["uniform", "rfs"] = "uniform"  # which patches make a batch
     rfs: RFSConfig = field(default_factory=RFSConfig)  # used with sampler: rfs
 
+    def __post_init__(self) -> None:
+        _at_least(1, patch_size=self.patch_size, batch_size=self.batch_size)
+        _at_least(0, num_workers=self.num_workers)
+
 
 @dataclass
 class ValDataConfig:
@@ -112,6 +122,10 @@ class ValDataConfig:
     crop_border: int | None = None  # default: the scale
     niqe: bool = False
     lpips_weights: list[Path] = field(default_factory=list)  # AlexNet + heads files (see metrics)
+
+    def __post_init__(self) -> None:
+        _at_least(1, max_images=self.max_images)
+        _at_least(0, crop_border=self.crop_border)
 
 
 @dataclass
@@ -134,6 +148,16 @@ class LoopConfig:
     tensorboard: bool = True
     sample_images: int = 2  # validation images logged to TensorBoard
 
+    def __post_init__(self) -> None:
+        _at_least(
+            1,
+            iterations=self.iterations,
+            log_every=self.log_every,
+            checkpoint_every=self.checkpoint_every,
+            val_every=self.val_every,
+        )
+        _at_least(0, keep_checkpoints=self.keep_checkpoints, sample_images=self.sample_images)
+
 
 @dataclass
 class ExperimentConfig:
@@ -149,6 +173,8 @@ class ExperimentConfig:
     output_root: Path = Path("runs")
 
     def __post_init__(self) -> None:
+        _at_least(1, scale=self.scale)
+        _at_least(0, seed=self.seed)
         try:
             self.recipe.check(self.networks)
         except ConfigError as exc:

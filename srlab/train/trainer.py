@@ -2,12 +2,18 @@
 
 It knows no paper. A config names the networks and a recipe; the trainer runs the recipe's
 phases each iteration and owns everything around them.
+
+Set-up problems are one-line errors (ValueError subclasses) raised before any training: bad
+network options (ConfigError naming `networks.NAME.options`), data (see `srlab.train.data`), a
+run directory that is a file, read-only or in use by another trainer (RunDirError). Resuming
+skips damaged checkpoints with a warning and falls back to the previous intact one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import platform
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,22 +25,31 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from srlab.archs import ARCHITECTURES, Architecture
-from srlab.config import dump_yaml
-from srlab.io import atomic_write
+from srlab.config import ConfigError, dump_yaml
+from srlab.io import ImageError, atomic_write
 from srlab.metrics import LPIPS
-from srlab.recipes import Phase, Recipe, build_recipe
+from srlab.recipes import Phase, Recipe, RecipeConfig, build_recipe
 from srlab.train import checkpoint as ckpt
-from srlab.train.data import build_train_loader, build_training_set, build_val_pairs
+from srlab.train.data import (
+    build_train_loader,
+    build_training_set,
+    build_val_pairs,
+    check_data_folders,
+)
 from srlab.train.distributed import init_distributed, shutdown
 from srlab.train.ema import EMA
 from srlab.train.logbook import CONFIG_FILE, Logbook
+from srlab.train.messages import first_line
 from srlab.train.optim import build_optimizer, build_scheduler
+from srlab.train.runlock import RunLock, prepare_run_dir
 from srlab.train.schema import ExperimentConfig, NetworkConfig
 from srlab.train.validate import Extras, ValScores, bicubic_scores, validate
-from srlab.zoo import save_model
+from srlab.zoo import ModelLoadError, save_model
 from srlab.zoo.loader import load_state_strict, load_weights
 
 MODEL_FILE = "model.safetensors"
+# What reading or restoring a damaged (or foreign) checkpoint raises: fall back to an older one.
+_UNUSABLE_CHECKPOINT = (ckpt.CheckpointError, ModelLoadError, KeyError, RuntimeError, ValueError)
 
 
 @dataclass
@@ -65,31 +80,43 @@ class Trainer:
         self.run_dir = Path(run_dir or cfg.output_root / cfg.name)
         self.ckpt_root = self.run_dir / "checkpoints"
         self.progress = progress and self.ctx.is_main
+        check_data_folders(cfg)
+        torch.manual_seed(cfg.seed)
+        self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
+        self.recipe: Recipe = _build_recipe(cfg.recipe).to(self.device)
+        self.lock = RunLock(self.run_dir)  # only rank 0 takes it
+        stale = None
         if self.ctx.is_main:
-            self.ckpt_root.mkdir(parents=True, exist_ok=True)
-            text = dump_yaml(cfg)
-            atomic_write(
-                self.run_dir / CONFIG_FILE, lambda p: Path(p).write_text(text), overwrite=True
-            )
-        self.ctx.barrier()
+            prepare_run_dir(self.run_dir)
+            stale = self.lock.acquire()
         self.log = Logbook(
             self.run_dir, enabled=self.ctx.is_main, tensorboard=cfg.train.tensorboard
         )
-        torch.manual_seed(cfg.seed)
-        self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
-        self.recipe: Recipe = build_recipe(cfg.recipe).to(self.device)
-        self.data = build_training_set(cfg)
-        self.extras = self._val_extras()
-        self.iteration = 0
-        self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
-        self._resume()
+        try:
+            if stale:
+                self._warn(stale)
+            self.data = build_training_set(cfg)
+            if self.ctx.is_main:
+                self.ckpt_root.mkdir(exist_ok=True)
+                text = dump_yaml(cfg)
+                atomic_write(
+                    self.run_dir / CONFIG_FILE, lambda p: Path(p).write_text(text), overwrite=True
+                )
+            self.ctx.barrier()
+            self.extras = self._val_extras()
+            self.iteration = 0
+            self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
+            self._resume()
+        except BaseException:
+            self.close()
+            raise
 
     # ----------------------------------------------------------------- set-up
     def _device(self) -> torch.device:
         name = self.cfg.train.device
         if name.startswith("cuda"):
             if not torch.cuda.is_available():
-                raise ValueError("train.device is cuda but no CUDA GPU is available")
+                raise ConfigError(f"train.device: {name}, but no CUDA GPU is available")
             return torch.device("cuda", self.ctx.local_rank)
         return torch.device(name)
 
@@ -97,13 +124,23 @@ class Trainer:
         self, name: str, cfg: NetworkConfig, registry: Mapping[str, Architecture]
     ) -> NetState:
         if cfg.arch not in registry:
-            raise ValueError(f"networks.{name}.arch: unknown architecture {cfg.arch!r}")
+            known = ", ".join(registry)
+            raise ConfigError(f"networks.{name}.arch: unknown architecture {cfg.arch!r} ({known})")
         options = dict(cfg.options)
         if name == self.cfg.recipe.generator:
             options.setdefault("scale", self.cfg.scale)
-        module = registry[cfg.arch].build(**options)
+        try:
+            module = registry[cfg.arch].build(**options)
+        except Exception as exc:  # any failure to build from the options is the options' fault
+            raise ConfigError(
+                f"networks.{name}.options: cannot build {cfg.arch!r} from {options}: "
+                f"{first_line(exc)}"
+            ) from exc
         if cfg.pretrained is not None:
-            load_weights(cfg.pretrained, module, registry[cfg.arch])
+            try:
+                load_weights(cfg.pretrained, module, registry[cfg.arch])
+            except ModelLoadError as exc:
+                raise ConfigError(f"networks.{name}.pretrained: {exc}") from exc
         module.to(self.device)
         if self.cfg.train.channels_last:
             module.to(memory_format=torch.channels_last)
@@ -170,10 +207,31 @@ class Trainer:
         self.ctx.barrier()
 
     def _resume(self) -> None:
-        path = ckpt.latest_checkpoint(self.ckpt_root)
-        if path is None:
+        """Continue from the newest usable checkpoint, warning about each damaged one skipped;
+        CheckpointError when there are checkpoints but none is usable."""
+        tried = ckpt.resume_order(self.ckpt_root)
+        reasons = []
+        for path in tried:
+            try:
+                self._restore(path, *ckpt.load_checkpoint(path))
+            except _UNUSABLE_CHECKPOINT as exc:
+                reasons.append(first_line(exc))
+                self._warn(f"skipping checkpoint {path.name}: {reasons[-1]}")
+                continue
+            self.log.info(f"resumed from {path} at iteration {self.iteration}")
             return
-        weights, state = ckpt.load_checkpoint(path)
+        if tried:
+            raise ckpt.CheckpointError(
+                f"{self.ckpt_root}: none of its {len(tried)} checkpoint(s) can be resumed (newest:"
+                f" {reasons[0]}); move the folder away to start afresh"
+            )
+
+    def _restore(self, path: Path, weights: dict, state: dict) -> None:
+        """Load checkpoint ``path``'s weights and state into the networks, optimisers,
+        schedulers, scalers and RNG (a failure leaves them to the next checkpoint tried)."""
+        missing = [name for name in self._weights() if name not in weights]
+        if missing:
+            raise ckpt.CheckpointError(f"{path}: no weights for {', '.join(missing)}")
         for name, net in self.nets.items():
             load_state_strict(f"{path}/{name}", net.module, weights[name])
             if net.ema is not None:
@@ -186,14 +244,32 @@ class Trainer:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.iteration = int(state["iteration"])
-        self.log.info(f"resumed from {path} at iteration {self.iteration}")
+
+    def _warn(self, message: str) -> None:
+        """A one-line warning on stderr and in train.log (main process only)."""
+        if self.ctx.is_main:
+            print(f"srlab: warning: {message}", file=sys.stderr)
+            self.log.info(f"warning: {message}")
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> ValScores | None:
         """Train to `train.iterations`, validating and checkpointing on schedule; returns the
-        final validation scores (None without a validation folder)."""
+        final validation scores (None without a validation folder). The run directory's lock
+        is released however this ends."""
+        try:
+            return self._fit()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the run directory and close its records (fit does it; call it after a
+        Trainer that is not fitted)."""
+        self.lock.release()
+        self.log.close()
+
+    def _fit(self) -> ValScores | None:
         cfg = self.cfg.train
-        val_pairs = build_val_pairs(self.cfg) if self.ctx.is_main else []
+        val_pairs = self._val_pairs()
         if val_pairs and self.iteration == 0:
             base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border(), self.extras)
             self.log.scalars(0, {f"val/bicubic_{k}": v for k, v in base.means.items()})
@@ -238,9 +314,17 @@ class Trainer:
         if self.iteration % cfg.checkpoint_every:
             self.save_checkpoint()
         self._export()
-        self.log.close()
         shutdown(self.ctx)
         return scores
+
+    def _val_pairs(self) -> list:
+        """The validation pairs (main process only); an unreadable image names the folder key."""
+        if not self.ctx.is_main:
+            return []
+        try:
+            return build_val_pairs(self.cfg)
+        except (ImageError, OSError, ValueError) as exc:
+            raise ConfigError(f"data.val.folder: {exc}") from exc
 
     def _hardware(self) -> str:
         """What this process trains on, for the run's record."""
@@ -347,6 +431,18 @@ class Trainer:
             self.run_dir / MODEL_FILE, self.generator_for_eval(),
             arch=self.cfg.networks[name].arch, options=options, overwrite=True,
         )
+
+
+def _build_recipe(cfg: RecipeConfig) -> Recipe:
+    """The configured recipe; a failure to build it (loss options, a weights file it reads) is
+    a ConfigError naming the recipe key."""
+    try:
+        return build_recipe(cfg)
+    except ConfigError as exc:
+        raise exc.under("recipe") from exc
+    except Exception as exc:  # any failure to build from the settings is the settings' fault
+        reason = first_line(exc)
+        raise ConfigError(f"recipe: cannot build the {cfg.kind!r} recipe: {reason}") from exc
 
 
 def _cpu_model() -> str:

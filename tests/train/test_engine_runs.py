@@ -165,6 +165,7 @@ def test_sigterm_saves_a_checkpoint_before_exiting(shared_dir, tmp_path):
     assert proc.returncode == 130
     latest = ckpt.latest_checkpoint(run_dir / "checkpoints")
     assert latest is not None and int(latest.name.split("_")[1]) >= 1
+    assert not (run_dir / "train.lock").exists()  # released on the way out
 
 
 def test_fast_srfbn_stage2_supervises_every_step(shared_dir, tmp_path, random_vgg_state):

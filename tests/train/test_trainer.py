@@ -140,6 +140,7 @@ def test_every_output_of_a_multi_output_generator_is_supervised(hr_folder, tiny_
     expected = 0.5 * (outputs[0] - hr).abs().mean() + (outputs[1] - hr).abs().mean()
     torch.testing.assert_close(phase.loss, expected)
     assert set(phase.logs) == {"step0_l1", "step1_l1"}
+    trainer.close()
 
 
 def test_rfs_sampler_trains_and_resumes_exactly(hr_folder, tiny_config, tmp_path):
