@@ -1,9 +1,13 @@
 """BSR: parameter and convolution counts of the default build, shapes, the declared receptive
-radius (measured by gradients), a short overfit and tiled-equals-untiled inference."""
+radius (measured by gradients), a short overfit, tiled-equals-untiled inference and the shipped
+configs."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from srlab.archs import ARCHITECTURES
@@ -12,6 +16,7 @@ from srlab.archs.bsr import EFFECTIVE_RADIUS, Fusion, SpatialAttention, full_rea
 from srlab.infer.upscaler import Upscaler
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel
+from tests.train.test_engine_runs import ROOT, TWO_ITERATIONS, train_shrunk
 
 BSR = ARCHITECTURES["bsr"]
 
@@ -153,3 +158,37 @@ def test_tiny_width_tiled_equals_untiled(scale):
     tiled = Upscaler(model, tile=4 * radius, tile_overlap=radius).upscale_array(lr)
     assert np.abs(tiled - whole).max() < 1 / 255
 
+
+CONFIGS = {("BI", 2): "bsr-bi-x2", ("BI", 3): "bsr-bi-x3", ("BI", 4): "bsr-bi-x4",
+           ("BD", 3): "bsr-bd-x3"}
+
+
+def test_configs_differ_only_in_name_scale_and_degradation():
+    """So that the one shrunk run below covers the wiring of all four."""
+    seen = []
+    for (degradation, scale), name in CONFIGS.items():
+        config = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+        assert (config["name"], config["scale"]) == (name, scale)
+        assert config["data"]["train"]["degradation"] == degradation
+        assert config["data"]["val"]["degradation"] == degradation
+        assert config["networks"]["g"]["arch"] == "bsr"
+        for key in ("name", "scale"):
+            del config[key]
+        del config["data"]["train"]["degradation"], config["data"]["val"]["degradation"]
+        seen.append(config)
+    assert all(config == seen[0] for config in seen)
+    assert seen[0]["recipe"]["losses"] == [
+        {"kind": "mixed_norm", "options": {"alpha": 1.0, "beta": 1.0, "p": 1.5}}
+    ]
+
+
+def test_bd_x3_config_trains_two_iterations(shared_dir, tmp_path: Path):
+    run_dir = tmp_path / "bsr"
+    overrides = [
+        *TWO_ITERATIONS, "data.train.patch_size=12",
+        "networks.g.options={features: 8, groups: 2, blocks: 2}",
+    ]
+    train_shrunk("configs/bsr-bd-x3.yaml", run_dir, overrides)
+    logged = (run_dir / "metrics.csv").read_text()
+    assert "train/mixed_norm" in logged and "val/psnr_y" in logged
+    assert (run_dir / "model.safetensors").is_file()
