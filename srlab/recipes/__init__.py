@@ -1,28 +1,31 @@
 """Training recipes: one file per training procedure, holding the recipe and its config.
 
-``RECIPES`` is the one table of them: ``recipe.kind`` → (recipe class, config class). Adding a
-recipe = one new file here + one line in the table (and its module in the import).
+Each file ends with ``RECIPE = RecipeKind(TheRecipe, TheConfig)``; ``RECIPES``, the one table
+``recipe.kind`` → (recipe class, config class), is the plain list of those files below, so adding
+a recipe is one new file plus one line here (docs/contributing.md walks through it).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from importlib import import_module
+from types import MappingProxyType
 
-from srlab.recipes import cycle, gan, gmgbp, pixel
-from srlab.recipes.base import LossTerm, Phase, Recipe, RecipeConfig
+from srlab.recipes.base import LossTerm, Phase, Recipe, RecipeConfig, RecipeKind
+
+_FILES = (
+    "pixel",
+    "gan",
+    "gmgbp",
+    "cycle",
+)
 
 
-class RecipeKind(NamedTuple):
-    recipe: type[Recipe]
-    config: type[RecipeConfig]
+def _table() -> MappingProxyType[str, RecipeKind]:
+    entries = [import_module(f"{__name__}.{file}").RECIPE for file in _FILES]
+    return MappingProxyType({entry.kind: entry for entry in entries})
 
 
-RECIPES: dict[str, RecipeKind] = {
-    "pixel": RecipeKind(pixel.PixelRecipe, pixel.PixelConfig),
-    "gan": RecipeKind(gan.GANRecipe, gan.GANConfig),
-    "gmgbp": RecipeKind(gmgbp.GMGBPRecipe, gmgbp.GMGBPConfig),
-    "cycle": RecipeKind(cycle.CycleRecipe, cycle.CycleConfig),
-}
+RECIPES: MappingProxyType[str, RecipeKind] = _table()
 DEFAULT_KIND = "pixel"  # a config without `recipe.kind`
 
 

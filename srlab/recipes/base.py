@@ -7,8 +7,9 @@ phase sees the outputs of an earlier one after that phase's optimiser step (the 
 G-then-D order of GAN training).
 
 Each recipe file holds its recipe (a :class:`Recipe`) and its config (a :class:`RecipeConfig`
-that checks its own values and names the networks it uses); ``srlab.recipes.RECIPES`` maps
-``recipe.kind`` to both.
+that checks its own values and names the networks it uses), and ends with
+``RECIPE = RecipeKind(TheRecipe, TheConfig)``; ``srlab.recipes.RECIPES`` maps ``recipe.kind`` to
+those entries.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -64,6 +65,18 @@ class Recipe(nn.Module, ABC):
         self, batch: Mapping[str, torch.Tensor], nets: Mapping[str, nn.Module]
     ) -> Iterator[Phase]:
         """This batch's phases, in order; ``nets`` maps network names to what to call."""
+
+
+class RecipeKind(NamedTuple):
+    """A registry entry: a recipe and the config class its ``recipe:`` section is read as."""
+
+    recipe: type[Recipe]
+    config: type[RecipeConfig]
+
+    @property
+    def kind(self) -> str:
+        """The ``recipe.kind`` that selects it: its config's default ``kind``."""
+        return self.config.__dataclass_fields__["kind"].default
 
 
 @dataclass

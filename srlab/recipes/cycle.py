@@ -20,7 +20,7 @@ from torch import nn
 
 from srlab.config import ConfigError
 from srlab.losses import GANLoss, GradientL1Loss, PerceptualLoss
-from srlab.recipes.base import Phase, Recipe, RecipeConfig
+from srlab.recipes.base import Phase, Recipe, RecipeConfig, RecipeKind
 
 PIXELS = 255.0  # the authors' losses see 0–255 images
 
@@ -130,3 +130,6 @@ class CycleRecipe(Recipe):
         if back is not None:
             d_y_loss = self.bce.discriminator(d_y(lr), d_y(back.detach()))
             yield Phase((o.lr_discriminator,), d_y_loss, {"d_y": d_y_loss.detach()})
+
+
+RECIPE = RecipeKind(CycleRecipe, CycleConfig)

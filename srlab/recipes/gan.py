@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from srlab.losses import GANLoss
-from srlab.recipes.base import Phase, Recipe, TermSet, as_outputs, supervise_steps
+from srlab.recipes.base import Phase, Recipe, RecipeKind, TermSet, as_outputs, supervise_steps
 from srlab.recipes.pixel import PixelConfig
 
 
@@ -58,3 +58,6 @@ class GANRecipe(Recipe):
 
         d_loss = self.gan.discriminator(d(hr), d(fake.detach()))
         yield Phase((self.discriminator,), d_loss, {"d_gan": d_loss.detach()})
+
+
+RECIPE = RecipeKind(GANRecipe, GANConfig)

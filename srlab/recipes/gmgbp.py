@@ -22,7 +22,7 @@ from torch import nn
 from srlab.config import ConfigError
 from srlab.losses import ContextualLoss, GANLoss
 from srlab.ops.resize import imresize
-from srlab.recipes.base import Phase, Recipe, RecipeConfig
+from srlab.recipes.base import Phase, Recipe, RecipeConfig, RecipeKind
 
 
 @dataclass
@@ -146,3 +146,6 @@ class GMGBPRecipe(Recipe):
             for f in range(1, k + 1):
                 total = total + F.l1_loss(shrink(y, 2**f), shrink(t, 2**f))
         return total
+
+
+RECIPE = RecipeKind(GMGBPRecipe, GMGBPConfig)

@@ -15,6 +15,7 @@ from srlab.recipes.base import (
     Phase,
     Recipe,
     RecipeConfig,
+    RecipeKind,
     TermSet,
     as_outputs,
     supervise_steps,
@@ -53,3 +54,6 @@ class PixelRecipe(Recipe):
         outputs = as_outputs(nets[self.generator](batch["lr"]))
         loss, logs = supervise_steps(outputs, batch["hr"], self.terms, self.step_weights)
         yield Phase((self.generator,), loss, logs)
+
+
+RECIPE = RecipeKind(PixelRecipe, PixelConfig)
