@@ -7,12 +7,14 @@ stream per batch (and per epoch for the uniform planner's image order).
 
 - :class:`UniformPlanner`: every image once per epoch in a shuffled order, random crops.
 - :class:`RFSPlanner`: BSR's Random Filter Sampling (Kong 2020; docs/training.md), which fills
-  equal quotas of patches per interval of information content (:func:`pic`), over-sampling rare
-  detailed ones.
+  equal quotas of patches per interval of information content (:func:`pic`); the intervals
+  (:func:`pic_edges`) get rarer toward the detailed end, so rare detailed patches are
+  over-sampled.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,7 +24,7 @@ import numpy as np
 from srlab.data.augment import ALL_TRANSFORMS
 from srlab.data.pairs import PairSource, SampleRequest
 
-__all__ = ["PatchPlanner", "RFSPlanner", "UniformPlanner", "pic", "pic_edges"]
+__all__ = ["PatchPlanner", "RFSPlanner", "UniformPlanner", "interval_masses", "pic", "pic_edges"]
 
 _EPOCH, _BATCH, _CALIBRATION = 0, 1, 2  # purposes: independent random streams per seed
 _SEED_LIMIT = 2**63  # per-sample degradation seeds are drawn in [0, 2**63)
@@ -113,22 +115,35 @@ def _pic_of(source: PairSource, requests: Sequence[SampleRequest]) -> np.ndarray
     return pic(source.lr_batch(requests))
 
 
+def interval_masses(intervals: int, tilt: float) -> np.ndarray:
+    """Share of uniformly sampled patches in each RFS interval, flat to detailed: each interval
+    is ``tilt`` times rarer than the one below it (tilt 1: equal shares, i.e. uniform sampling)."""
+    if intervals < 1 or not tilt >= 1:
+        raise ValueError(f"need intervals >= 1 and tilt >= 1, got {intervals}, {tilt}")
+    masses = float(tilt) ** -np.arange(intervals, dtype=np.float64)
+    return masses / masses.sum()
+
+
 def pic_edges(
     source: PairSource,
     patch_size: int,
     *,
     seed: int,
     intervals: int = 4,
+    tilt: float = 2.0,
     samples: int = 10_000,
 ) -> tuple[float, ...]:
-    """RFS interval edges (``intervals`` + 1 PIC values): equal width in log(1 + PIC) between
-    the 1st and 99th percentile of PIC over ``samples`` random calibration patches.
+    """RFS interval edges (``intervals`` + 1 PIC values): quantiles of PIC over ``samples``
+    uniformly drawn calibration patches, at the cumulative :func:`interval_masses`.
 
-    Equal-population (quantile) intervals would make RFS uniform sampling, hence equal width.
-    Run it once, before the loader starts its workers, and pass the edges to :class:`RFSPlanner`.
+    With equal quotas per interval, interval i is then sampled (1/k) / mass_i times as often as
+    by uniform sampling: the detailed end most. The outer edges are the smallest and largest
+    calibration PIC; values beyond them belong to the end intervals. Run it once, before the
+    loader starts its workers, and pass the edges to :class:`RFSPlanner`.
     """
-    if intervals < 1 or samples < 2:
-        raise ValueError(f"need intervals >= 1 and samples >= 2, got {intervals}, {samples}")
+    if samples < 2:
+        raise ValueError(f"need samples >= 2, got {samples}")
+    masses = interval_masses(intervals, tilt)
     source.check_fits(patch_size)
     rng = _rng(seed, _CALIBRATION)
     images = rng.integers(0, len(source), size=samples)
@@ -138,8 +153,8 @@ def pic_edges(
             for chunk in np.array_split(images, -(-samples // 256))
         ]
     )
-    low, high = np.log1p(np.percentile(values, [1, 99]))
-    return tuple(float(v) for v in np.expm1(np.linspace(low, high, intervals + 1)))
+    inner = np.quantile(values, np.cumsum(masses)[:-1])
+    return (float(values.min()), *(float(v) for v in inner), float(values.max()))
 
 
 @dataclass(frozen=True)
@@ -148,10 +163,11 @@ class RFSPlanner:
 
     Each round draws ``candidates`` random (image, crop) pairs, images uniform with replacement,
     scores their LR patches with :func:`pic` and keeps those whose interval still has room
-    (PIC below or above the edges counts in the first or last interval). After ``max_rounds``
-    rounds the unfilled places take uniform random crops (termination guard). Quotas are
-    batch_size // k each, the remainder going to the highest intervals; the kept patches are
-    shuffled so every DDP rank's slice mixes intervals.
+    (PIC below or above the edges counts in the first or last interval); the others are kept
+    aside. Termination guard: after ``max_rounds`` rounds each open place takes the earliest
+    set-aside candidate of the nearest interval that has one (of two equally near, the more
+    detailed). Quotas are batch_size // k each, the remainder going to the highest intervals;
+    the batch is shuffled so every DDP rank's slice mixes intervals.
     """
 
     seed: int
@@ -183,16 +199,42 @@ class RFSPlanner:
         rng = _rng(self.seed, _BATCH, batch_index)
         room = self.quotas(batch_size)
         kept: list[SampleRequest] = []
+        aside: list[deque[SampleRequest]] = [deque() for _ in room]
         for _ in range(self.max_rounds):
-            images = rng.integers(0, len(source), size=self.candidates)
-            drawn = _random_crops(rng, source, images, self.patch_size, self.transforms)
-            for request, i in zip(drawn, self.interval(_pic_of(source, drawn)), strict=True):
-                if room[i] > 0:
-                    room[i] -= 1
-                    kept.append(request)
+            self._round(rng, source, room, kept, aside)
             if len(kept) == batch_size:
                 break
-        else:
-            images = rng.integers(0, len(source), size=batch_size - len(kept))
-            kept += _random_crops(rng, source, images, self.patch_size, self.transforms)
+        while len(kept) < batch_size:  # the guard, lowest open interval first
+            place = int(np.flatnonzero(room)[0])
+            nearest = self._nearest_with_spare(place, aside)
+            if nearest is None:  # fewer candidates drawn than places: one more round, aside
+                self._round(rng, source, np.zeros_like(room), kept, aside)
+                continue
+            kept.append(aside[nearest].popleft())
+            room[place] -= 1
         return [kept[i] for i in rng.permutation(batch_size)]
+
+    def _round(
+        self,
+        rng: np.random.Generator,
+        source: PairSource,
+        room: np.ndarray,
+        kept: list[SampleRequest],
+        aside: list[deque[SampleRequest]],
+    ) -> None:
+        """Draw and score one round of candidates: into ``kept`` while their interval has
+        ``room`` (which counts down), else ``aside``."""
+        images = rng.integers(0, len(source), size=self.candidates)
+        drawn = _random_crops(rng, source, images, self.patch_size, self.transforms)
+        for request, i in zip(drawn, self.interval(_pic_of(source, drawn)), strict=True):
+            if room[i] > 0:
+                room[i] -= 1
+                kept.append(request)
+            else:
+                aside[i].append(request)
+
+    @staticmethod
+    def _nearest_with_spare(i: int, aside: Sequence[deque[SampleRequest]]) -> int | None:
+        """The interval nearest to ``i`` with a set-aside candidate, ties to the detailed one."""
+        spare = [j for j, queue in enumerate(aside) if queue]
+        return min(spare, key=lambda j: (abs(j - i), -j), default=None)

@@ -75,7 +75,8 @@ def build_training_set(cfg: ExperimentConfig) -> TrainingSet:
         return TrainingSet(source, UniformPlanner(cfg.seed, d.patch_size, transforms))
     r = d.rfs
     edges = pic_edges(
-        source, d.patch_size, seed=cfg.seed, intervals=r.intervals, samples=r.calibration_samples
+        source, d.patch_size, seed=cfg.seed, intervals=r.intervals, tilt=r.tilt,
+        samples=r.calibration_samples,
     )
     planner = RFSPlanner(
         cfg.seed, d.patch_size, edges, transforms, candidates=r.candidates,

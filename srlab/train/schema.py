@@ -78,11 +78,14 @@ class NetworkConfig:
 @dataclass
 class RFSConfig:
     """BSR's Random Filter Sampling (Kong 2020; docs/training.md, Sampling): each batch
-    holds equal quotas of patches from `intervals` intervals of patch information content
-    (edges from `calibration_samples` random patches before training), filled from rounds of
-    `candidates` random patches; after `max_rounds` rounds the rest is drawn uniformly."""
+    holds equal quotas of patches from `intervals` intervals of patch information content, each
+    interval `tilt` times rarer under uniform sampling than the one below it (quantile edges
+    from `calibration_samples` random patches before training), filled from rounds of
+    `candidates` random patches; after `max_rounds` rounds open places take set-aside patches
+    of the nearest interval."""
 
     intervals: int = 4
+    tilt: float = 2.0
     calibration_samples: int = 10_000
     candidates: int = 32
     max_rounds: int = 50
@@ -92,6 +95,10 @@ class RFSConfig:
         _at_least(
             1, intervals=self.intervals, candidates=self.candidates, max_rounds=self.max_rounds
         )
+        if not self.tilt >= 1:  # also refuses NaN
+            raise ConfigError(
+                f"tilt: must be at least 1 (1 gives uniform sampling's mix), got {self.tilt}"
+            )
 
 
 @dataclass

@@ -38,6 +38,18 @@ def bi(folder) -> HRFolderSource:
     return HRFolderSource(folder, 2)
 
 
+def _uniform(seed: int, source) -> UniformPlanner:
+    return UniformPlanner(seed, 12)
+
+
+def _rfs(seed: int, source) -> RFSPlanner:
+    """RFS calibrated before the loader starts, as srlab train does."""
+    return RFSPlanner(seed, 12, pic_edges(source, 12, seed=seed, samples=200))
+
+
+EITHER_PLANNER = pytest.mark.parametrize("make_planner", [_uniform, _rfs], ids=["U", "RFS"])
+
+
 def _take(loader, n: int) -> list[dict]:
     return list(itertools.islice(loader, n))
 
@@ -56,37 +68,36 @@ def test_batches_have_the_promised_layout(bi):
     assert batch["lr"].dtype == batch["hr"].dtype == torch.float32
 
 
-def test_same_seed_same_stream_other_seed_other_stream(bi):
-    a = _take(make_train_loader(bi, UniformPlanner(0, 12), 4), 3)
-    _assert_same(a, _take(make_train_loader(bi, UniformPlanner(0, 12), 4), 3))
-    b = _take(make_train_loader(bi, UniformPlanner(1, 12), 4), 3)
+@EITHER_PLANNER
+def test_same_seed_same_stream_other_seed_other_stream(bi, make_planner):
+    a = _take(make_train_loader(bi, make_planner(0, bi), 4), 3)
+    _assert_same(a, _take(make_train_loader(bi, make_planner(0, bi), 4), 3))
+    b = _take(make_train_loader(bi, make_planner(1, bi), 4), 3)
     assert not any(torch.equal(x["hr"], y["hr"]) for x, y in zip(a, b, strict=True))
 
 
-def test_resuming_continues_the_stream_exactly(bi):
-    planner = UniformPlanner(7, 12)
+@EITHER_PLANNER
+def test_resuming_continues_the_stream_exactly(bi, make_planner):
+    planner = make_planner(7, bi)
     straight = _take(make_train_loader(bi, planner, 4), 20)
     resumed = _take(make_train_loader(bi, planner, 4, start_batch=10), 10)
     _assert_same(straight[10:], resumed)
 
 
+@EITHER_PLANNER
 @pytest.mark.parametrize("random_lr", [False, True], ids=["BI", "DN"])
-def test_worker_processes_change_nothing(folder, bi, random_lr):
+def test_worker_processes_change_nothing(folder, bi, random_lr, make_planner):
     source = HRFolderSource(folder, 2, DN(2)) if random_lr else bi
-    planner = UniformPlanner(2, 12)
+    planner = make_planner(2, source)
     alone = _take(make_train_loader(source, planner, 4, start_batch=5), 6)
     loader = make_train_loader(source, planner, 4, start_batch=5, num_workers=2)
     _assert_same(alone, _take(loader, 6))
 
 
-def _rfs(source) -> RFSPlanner:
-    return RFSPlanner(3, 12, pic_edges(source, 12, seed=3, samples=200))
-
-
-@pytest.mark.parametrize("make_planner", [lambda s: UniformPlanner(4, 12), _rfs], ids=["U", "RFS"])
+@EITHER_PLANNER
 def test_ranks_split_the_global_batch(folder, make_planner):
     source = HRFolderSource(folder, 2, DN(2))  # random LR: seeds travel with the requests
-    planner = make_planner(source)
+    planner = make_planner(4, source)
     whole = _take(make_train_loader(source, planner, 6, start_batch=2), 3)
     parts = [
         _take(make_train_loader(source, planner, 6, start_batch=2, rank=r, world_size=2), 3)
