@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from srlab.cli.main import USAGE_ERROR, main
-from srlab.evaluate import EvalError
-from srlab.sweep import parse_noises, sweep
+from srlab.evaluation.benchmark import EvalError
+from srlab.evaluation.sweep import parse_noises, sweep
+from srlab.infer.options import UpscaleOptions
 
 
 def test_noise_lists_and_progressions():
@@ -31,7 +32,7 @@ def crops(shared_dir: Path, tmp_path_factory) -> Path:
 
 
 def test_noise_trades_distortion_for_texture(crops: Path):
-    report = sweep("gmgbp-r3", crops, 4, [0.0, 1.0], niqe=False, half=False)
+    report = sweep("gmgbp-r3", crops, 4, [0.0, 1.0], niqe=False, options=UpscaleOptions(half=False))
     faithful, textured = report.means
     assert report.columns == ("psnr_y", "ssim_y") and report.image_count == 2
     assert faithful["psnr_y"] > report.baseline["psnr_y"] + 1.0

@@ -10,7 +10,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from srlab.cli.upscale import MAX_EXIT_FAILURES
-from srlab.evaluate import EvalError, evaluate, format_markdown, write_csv, write_markdown
+from srlab.evaluation.benchmark import (
+    EvalError,
+    evaluate,
+    format_markdown,
+    write_csv,
+    write_markdown,
+)
+from srlab.infer.options import UpscaleOptions
 from srlab.io import ImageError
 from srlab.metrics import LPIPS, LPIPSWeightsError
 from srlab.ops.device import resolve_device
@@ -72,20 +79,23 @@ def run(args: argparse.Namespace) -> int:
     for path in outputs:
         if not args.overwrite and os.path.lexists(path):
             raise EvalError(f"{path} exists (use --overwrite to replace it)")
-    lpips = load_lpips(args.lpips_weights, args.device) if args.lpips_weights else None
-    report = evaluate(
-        args.model,
-        args.data,
-        args.scale,
-        degradation=args.degradation,
-        niqe=args.niqe,
-        lpips=lpips,
+    options = UpscaleOptions(
         tile=args.tile,
         ensemble=args.ensemble,
         device=args.device,
         half=args.half,
         noise=args.noise,
         seed=args.seed,
+    )
+    lpips = load_lpips(args.lpips_weights, args.device) if args.lpips_weights else None
+    report = evaluate(
+        args.model,
+        args.data,
+        args.scale,
+        degradation=args.degradation,
+        options=options,
+        niqe=args.niqe,
+        lpips=lpips,
         rgb=args.rgb,
         max_images=args.max_images,
         report=lambda message: tqdm.write(message, file=sys.stderr),

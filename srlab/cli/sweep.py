@@ -10,9 +10,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from srlab.cli.evaluate import add_scoring_options, load_lpips
-from srlab.evaluate import EvalError
+from srlab.evaluation.benchmark import EvalError
+from srlab.evaluation.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot
+from srlab.infer.options import UpscaleOptions
 from srlab.io import atomic_write
-from srlab.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot
 
 OUTPUTS = ("sweep.md", "sweep.csv", "sweep.png")
 
@@ -46,6 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     noises = parse_noises(args.noise)
+    options = UpscaleOptions(tile=args.tile, device=args.device, half=args.half, seed=args.seed)
     targets = [args.output / name for name in OUTPUTS]
     if not args.overwrite and any(os.path.lexists(t) for t in targets):
         raise EvalError(f"{args.output} already holds sweep results (use --overwrite)")
@@ -55,12 +57,9 @@ def run(args: argparse.Namespace) -> int:
         args.data,
         args.scale,
         noises,
+        options=options,
         niqe=not args.no_niqe,
         lpips=lpips,
-        tile=args.tile,
-        device=args.device,
-        half=args.half,
-        seed=args.seed,
         max_images=args.max_images,
         progress=lambda ws: tqdm(ws, unit="W", desc="noise levels", disable=None),
     )

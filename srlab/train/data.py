@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from srlab.config import ConfigError
 from srlab.data import (
+    EvalPair,
     Degradation,
     HRFolderSource,
     PairedFolderSource,
@@ -27,7 +28,6 @@ from srlab.data import (
 from srlab.io import ImageError
 from srlab.train.distributed import DistContext
 from srlab.train.schema import ExperimentConfig
-from srlab.train.validate import ValPair
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,10 @@ def build_train_loader(
     )
 
 
-def build_val_pairs(cfg: ExperimentConfig) -> list[ValPair]:
+def build_val_pairs(cfg: ExperimentConfig) -> list[EvalPair]:
     v = cfg.data.val
     if v is None:
         return []
     degradation = make_degradation(v.degradation, cfg.scale)
     images = make_val_pairs(v.folder, cfg.scale, degradation, seed=cfg.seed)
-    return [ValPair(*image) for image in images[: v.max_images]]
+    return images[: v.max_images]

@@ -26,8 +26,10 @@ from tqdm import tqdm
 
 from srlab.archs import ARCHITECTURES, Architecture
 from srlab.config import ConfigError, dump_yaml
+from srlab.evaluation.protocol import Scores, Scoring, bicubic_scores, score_network
 from srlab.io import ImageError, atomic_write
 from srlab.metrics import LPIPS
+from srlab.ops.device import resolve_device
 from srlab.recipes import Phase, Recipe, RecipeConfig, build_recipe
 from srlab.train import checkpoint as ckpt
 from srlab.train.data import (
@@ -43,7 +45,6 @@ from srlab.train.messages import first_line
 from srlab.train.optim import build_optimizer, build_scheduler
 from srlab.train.runlock import RunLock, prepare_run_dir
 from srlab.train.schema import ExperimentConfig, NetworkConfig
-from srlab.train.validate import Extras, ValScores, bicubic_scores, validate
 from srlab.zoo import ModelLoadError, save_model
 from srlab.zoo.loader import load_state_strict, load_weights
 
@@ -83,6 +84,7 @@ class Trainer:
         check_data_folders(cfg)
         torch.manual_seed(cfg.seed)
         self.nets = {name: self._build_net(name, n, registry) for name, n in cfg.networks.items()}
+        self.generator_spec = registry[cfg.networks[cfg.recipe.generator].arch].spec
         self.recipe: Recipe = _build_recipe(cfg.recipe).to(self.device)
         self.lock = RunLock(self.run_dir)  # only rank 0 takes it
         stale = None
@@ -103,7 +105,7 @@ class Trainer:
                     self.run_dir / CONFIG_FILE, lambda p: Path(p).write_text(text), overwrite=True
                 )
             self.ctx.barrier()
-            self.extras = self._val_extras()
+            self.scoring = self._val_scoring()
             self.iteration = 0
             self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
             self._resume()
@@ -113,12 +115,11 @@ class Trainer:
 
     # ----------------------------------------------------------------- set-up
     def _device(self) -> torch.device:
-        name = self.cfg.train.device
-        if name.startswith("cuda"):
-            if not torch.cuda.is_available():
-                raise ConfigError(f"train.device: {name}, but no CUDA GPU is available")
-            return torch.device("cuda", self.ctx.local_rank)
-        return torch.device(name)
+        try:
+            device = resolve_device(self.cfg.train.device)
+        except ValueError as exc:
+            raise ConfigError(f"train.device: {exc}") from None
+        return torch.device("cuda", self.ctx.local_rank) if device.type == "cuda" else device
 
     def _build_net(
         self, name: str, cfg: NetworkConfig, registry: Mapping[str, Architecture]
@@ -252,7 +253,7 @@ class Trainer:
             self.log.info(f"warning: {message}")
 
     # ------------------------------------------------------------------ loop
-    def fit(self) -> ValScores | None:
+    def fit(self) -> Scores | None:
         """Train to `train.iterations`, validating and checkpointing on schedule; returns the
         final validation scores (None without a validation folder). The run directory's lock
         is released however this ends."""
@@ -267,11 +268,11 @@ class Trainer:
         self.lock.release()
         self.log.close()
 
-    def _fit(self) -> ValScores | None:
+    def _fit(self) -> Scores | None:
         cfg = self.cfg.train
         val_pairs = self._val_pairs()
         if val_pairs and self.iteration == 0:
-            base = bicubic_scores(val_pairs, self.cfg.scale, self._crop_border(), self.extras)
+            base = bicubic_scores(val_pairs, self.cfg.scale, self.scoring)
             self.log.scalars(0, {f"val/bicubic_{k}": v for k, v in base.means.items()})
         loader = iter(build_train_loader(self.cfg, self.data, self.iteration, self.ctx))
         bar = tqdm(
@@ -392,22 +393,23 @@ class Trainer:
         val = self.cfg.data.val
         return self.cfg.scale if val is None or val.crop_border is None else val.crop_border
 
-    def _val_extras(self) -> Extras:
+    def _val_scoring(self) -> Scoring:
+        """How validation scores (the evaluation protocol, `srlab.evaluation.protocol`)."""
         val = self.cfg.data.val
         if val is None or not self.ctx.is_main:
-            return Extras()
+            return Scoring(crop_border=self._crop_border())
         lpips = LPIPS.from_files(*val.lpips_weights) if val.lpips_weights else None
-        return Extras(niqe=val.niqe, lpips=lpips)
+        return Scoring(crop_border=self._crop_border(), niqe=val.niqe, lpips=lpips)
 
     def generator_for_eval(self) -> nn.Module:
         net = self.nets[self.cfg.recipe.generator]
         return net.ema.module if net.ema is not None else net.module
 
-    def _validate(self, pairs) -> ValScores | None:
+    def _validate(self, pairs) -> Scores | None:
         scores = None
         if self.ctx.is_main:
-            scores, outputs = validate(
-                self.generator_for_eval(), pairs, self.device, self._crop_border(), self.extras
+            scores, outputs = score_network(
+                self.generator_for_eval(), self.generator_spec, pairs, self.device, self.scoring
             )
             self.log.scalars(self.iteration, {f"val/{k}": v for k, v in scores.means.items()})
             self.log.info(

@@ -154,7 +154,7 @@ def test_high_pass_views_ignore_flat_shading():
 
 def test_our_trained_generator_beats_the_release_on_its_own_degradation(shared_dir: Path):
     """The claim that made `srrescycgan-srlab-x4` ship, on three photos of the dev set."""
-    from srlab.evaluate import evaluate
+    from srlab.evaluation.benchmark import evaluate
 
     def rgb_psnr(name: str) -> float:
         report = evaluate(name, shared_dir / "data/photos/dev", 4, degradation="realworld",

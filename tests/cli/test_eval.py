@@ -1,5 +1,5 @@
-"""`srlab eval` and `srlab.evaluate`: scores equal an independent re-computation of the protocol,
-outputs are complete and safe, random degradations are reproducible."""
+"""`srlab eval` and `srlab.evaluation.benchmark`: scores equal an independent re-computation of
+the protocol, outputs are complete and safe, random degradations are reproducible."""
 
 import csv
 import math
@@ -13,7 +13,8 @@ from PIL import Image
 
 from srlab.archs.edsr import EDSR
 from srlab.cli.main import USAGE_ERROR, main
-from srlab.evaluate import MEAN, EvalReport, evaluate
+from srlab.evaluation.benchmark import MEAN, EvalReport, evaluate
+from srlab.infer.options import UpscaleOptions
 from srlab.metrics import LPIPS, lpips_distance, niqe, psnr, ssim
 from srlab.ops.resize import imresize
 from srlab.zoo import save_model
@@ -113,7 +114,8 @@ def test_a_network_is_scored_beside_the_bicubic_baseline(bicubic_x2, hr_folder, 
         arch="edsr",
         options={"scale": 2, "blocks": 1, "features": 8},
     )
-    report = evaluate(weights, hr_folder, 2, tile=80)  # tiles on the photo: EDSR overlaps 40
+    several_tiles = UpscaleOptions(tile=80)  # on the photo (EDSR overlaps tiles by 40)
+    report = evaluate(weights, hr_folder, 2, options=several_tiles)
     assert report.methods == ("bicubic", "tiny.safetensors")
     assert [(r.image, r.method) for r in report.rows[:2]] == [
         (IMAGES[0], "bicubic"), (IMAGES[0], "tiny.safetensors")
@@ -176,14 +178,15 @@ def test_a_corrupt_image_is_reported_skipped_and_counted(hr_folder, tmp_path, ca
 
 
 def test_dn_degradation_is_reproducible_for_a_seed(bicubic_x2, hr_folder):
-    first = evaluate("bicubic", hr_folder, 2, degradation="DN", seed=7)
-    again = evaluate("bicubic", hr_folder, 2, degradation="DN", seed=7)
-    other = evaluate("bicubic", hr_folder, 2, degradation="DN", seed=8)
+    seed7 = UpscaleOptions(seed=7)
+    first = evaluate("bicubic", hr_folder, 2, degradation="DN", options=seed7)
+    again = evaluate("bicubic", hr_folder, 2, degradation="DN", options=seed7)
+    other = evaluate("bicubic", hr_folder, 2, degradation="DN", options=UpscaleOptions(seed=8))
     assert first.rows == again.rows
     assert all(a.scores != b.scores for a, b in zip(first.rows, other.rows, strict=True))
     assert all(a.scores != b.scores for a, b in zip(first.rows, bicubic_x2.rows, strict=True))
     # Each image's noise depends only on the seed and its place in the sorted list.
-    head = evaluate("bicubic", hr_folder, 2, degradation="DN", seed=7, max_images=2)
+    head = evaluate("bicubic", hr_folder, 2, degradation="DN", options=seed7, max_images=2)
     assert head.rows == first.rows[:2]
     assert first.degradation == "DN" and first.seed == 7
 

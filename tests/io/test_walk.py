@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from srlab.data import scan_images
-from srlab.evaluate import find_images as eval_images
+from srlab.evaluation.benchmark import find_images as eval_images
 from srlab.infer.batch import collect_jobs
 from srlab.io import find_images
 

@@ -3,7 +3,7 @@ the first dev photos with `srlab eval`'s protocol."""
 
 from pathlib import Path
 
-from srlab.evaluate import evaluate
+from srlab.evaluation.benchmark import evaluate
 
 
 def psnr_gain(model: str, folder: Path, scale: int, images: int) -> float:

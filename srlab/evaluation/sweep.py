@@ -1,32 +1,27 @@
 """Walk a noise-driven model along its perception–distortion curve: score it at many noise
 amplitudes W on a folder of HR images, tabulate, and plot the curve.
 
-The evaluation protocol is `srlab.evaluate`'s (modcrop, degradation, 8-bit LR and SR, PSNR-Y
-and SSIM-Y with a border of `scale` pixels, NIQE on the same crop, LPIPS on the full image).
-The LR images are made once; every W runs on the same ones, with the model's noise seeded
-per image, so the curve shows the effect of W alone.
+LR images are made as `srlab eval` makes them (`benchmark.load_pair`) and outputs are scored
+by the evaluation protocol (`protocol`: 8-bit SR, PSNR-Y and SSIM-Y with a border of `scale`
+pixels, NIQE on the same crop, LPIPS on the full image). The LR images are made once; every W
+runs on the same ones, with the model's noise seeded per image, so the curve shows the effect
+of W alone.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from srlab import metrics
-from srlab.data.degradations import make_degradation
-from srlab.evaluate import (
-    BASELINE,
-    EvalError,
-    find_images,
-    image_generator,
-    load_pair,
-    score_image,
-    super_resolve_8bit,
-)
+from srlab.data import image_generator, make_degradation
+from srlab.evaluation.benchmark import EvalError, find_images, load_pair
+from srlab.evaluation.protocol import BASELINE, Scoring, score_pairs
+from srlab.infer.options import UpscaleOptions
 from srlab.infer.upscaler import Upscaler
 from srlab.io import atomic_write
 from srlab.plotting import pyplot, save_figure
@@ -78,16 +73,21 @@ def sweep(
     noises: Sequence[float],
     *,
     degradation: str = "BI",
+    options: UpscaleOptions | None = None,
     niqe: bool = True,
     lpips: metrics.LPIPS | None = None,
-    tile: int | None = None,
-    device: str = "cpu",
-    half: bool | None = None,
-    seed: int = 0,
     max_images: int | None = None,
     progress: Callable[[Iterable[float]], Iterable[float]] | None = None,
 ) -> SweepReport:
-    """Score `model` at every amplitude in `noises` (and bicubic once) on `folder`."""
+    """Score `model` at every amplitude in `noises` (and bicubic once) on `folder`.
+
+    `options` say how the model runs (default `UpscaleOptions()`, the baseline takes only their
+    tile size and device); the sweep sets their noise amplitude itself, and their seed seeds
+    both the degradations and the noise maps.
+    """
+    options = options or UpscaleOptions()
+    if options.noise is not None:
+        raise EvalError("a sweep sets the noise amplitude itself; leave options.noise unset")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
     if not loaded.spec.takes_noise:
         raise EvalError(f"model {loaded.name} has no noise input to sweep")
@@ -97,32 +97,27 @@ def sweep(
     paths = find_images(folder)[:max_images]
     if not paths:
         raise EvalError(f"{folder}: no images")
-    pairs = [load_pair(p, degrade, image_generator(seed, i)) for i, p in enumerate(paths)]
-    columns = ("psnr_y", "ssim_y") + (("niqe",) if niqe else ()) + (
-        ("lpips",) if lpips is not None else ()
-    )
+    root = Path(folder)
+    pairs = [
+        load_pair(p, p.relative_to(root).as_posix(), degrade, image_generator(options.seed, i))
+        for i, p in enumerate(paths)
+    ]
+    scoring = Scoring(crop_border=scale, niqe=niqe, lpips=lpips)
 
     def mean_scores(upscaler: Upscaler) -> dict[str, float]:
-        rows = [
-            score_image(hr, super_resolve_8bit(upscaler, lr), scale, niqe, lpips)
-            for hr, lr in pairs
-        ]
-        return {c: float(np.mean([r[c] for r in rows])) for c in columns}
+        return score_pairs(pairs, upscaler.upscale_array, scoring)[0].means
 
-    bicubic = Upscaler(load_model(BASELINE, scale=scale), tile=tile, device=device)
-    baseline = mean_scores(bicubic)
+    baseline_options = UpscaleOptions(tile=options.tile, device=options.device)
+    baseline = mean_scores(Upscaler(load_model(BASELINE, scale=scale), baseline_options))
     means = []
     for w in noises if progress is None else progress(noises):
-        upscaler = Upscaler(
-            loaded, tile=tile, device=device, half=half, noise=float(w), seed=seed
-        )
-        means.append(mean_scores(upscaler))
+        means.append(mean_scores(Upscaler(loaded, replace(options, noise=float(w)))))
     return SweepReport(
         model=loaded.name,
         scale=scale,
         degradation=degradation,
         image_count=len(pairs),
-        columns=columns,
+        columns=scoring.columns,
         noises=tuple(float(w) for w in noises),
         means=tuple(means),
         baseline=baseline,

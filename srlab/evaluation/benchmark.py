@@ -1,12 +1,11 @@
-"""Benchmark a model on a folder of HR images with the SR evaluation protocol (methods.md 6).
+"""Benchmark a model on a folder of HR images with the evaluation protocol (`protocol`).
 
 Per image: HR (gray made RGB, alpha dropped, 8-bit values) is cut to a multiple of the scale
 (``modcrop``), degraded to LR and quantised to 8 bit, as stored LR test sets are. The model and
-MATLAB bicubic (the baseline every model must beat) upscale that same LR; both outputs are
-quantised to 8 bit and scored against HR: PSNR-Y and SSIM-Y with ``scale`` border pixels cropped
-(6.1), optionally NIQE (same crop) and LPIPS (full image, 6.2). Random degradations draw from a
-generator seeded from the seed and the image's index in the sorted list, so a seed reproduces a
-folder's LR images exactly.
+MATLAB bicubic (the baseline every model must beat) upscale that same LR, tile by tile as
+`srlab upscale` does; both outputs are scored by the protocol with ``scale`` border pixels
+cropped. Random degradations draw from `srlab.data.image_generator` (the seed and the image's
+index in the sorted list), so a seed reproduces a folder's LR images exactly.
 """
 
 from __future__ import annotations
@@ -20,15 +19,21 @@ import numpy as np
 import torch
 
 from srlab import io, metrics
-from srlab.data.degradations import Degradation, make_degradation, modcrop
-from srlab.data.pairs import image_generator
+from srlab.data import Degradation, EvalPair, image_generator, make_degradation, modcrop
+from srlab.evaluation.protocol import (
+    BASELINE,
+    Scoring,
+    from_8bit,
+    quantise,
+    score_image,
+    super_resolve,
+)
+from srlab.infer.options import UpscaleOptions
 from srlab.infer.upscaler import Upscaler
 from srlab.io import SUPPORTED_SUFFIXES, ImageError, atomic_write, read_image
-from srlab.metrics.inputs import to_8bit_values
 from srlab.zoo import LoadedModel, load_model
 
 __all__ = [
-    "BASELINE",
     "MEAN",
     "EvalError",
     "EvalReport",
@@ -36,15 +41,11 @@ __all__ = [
     "evaluate",
     "find_images",
     "format_markdown",
-    "image_generator",
     "load_pair",
-    "score_image",
-    "super_resolve_8bit",
     "write_csv",
     "write_markdown",
 ]
 
-BASELINE = "bicubic"
 MEAN = "mean"  # the image column of mean rows; never an image name (those carry a suffix)
 
 # Column key -> (Markdown title, decimals shown in Markdown). CSV keeps full precision.
@@ -120,14 +121,9 @@ def evaluate(
     scale: int,
     *,
     degradation: str | Degradation = "BI",
+    options: UpscaleOptions | None = None,
     niqe: bool = False,
     lpips: metrics.LPIPS | None = None,
-    tile: int | None = None,
-    ensemble: bool = False,
-    device: str = "cpu",
-    half: bool | None = None,
-    noise: float | None = None,
-    seed: int = 0,
     rgb: bool = False,
     max_images: int | None = None,
     report: Callable[[str], None] | None = None,
@@ -135,14 +131,17 @@ def evaluate(
 ) -> EvalReport:
     """Score ``model`` and the bicubic baseline on every image of ``folder`` (see module doc).
 
-    ``model`` is a catalogue name, a model file or a LoadedModel at ``scale``. ``rgb`` adds
-    PSNR and SSIM on the RGB channels with no border crop (SRResCycGAN's protocol). ``niqe`` adds
-    NIQE (about 0.4 s per megapixel), ``lpips`` an LPIPS column computed with that module where
-    it lies. An image that cannot be read or scored is skipped, passed to ``report`` as one line
-    and listed in ``EvalReport.failed``. ``progress`` may wrap the image list (e.g. ``tqdm``).
-    Bad arguments raise before any image is processed (EvalError or another ValueError).
+    ``model`` is a catalogue name, a model file or a LoadedModel at ``scale``; ``options`` say
+    how it runs (default `UpscaleOptions()`; the baseline takes only their tile size and
+    device), and ``options.seed`` also seeds the random degradations. ``rgb``, ``niqe`` and
+    ``lpips`` add scores (see `protocol.Scoring`). An image that cannot be read or scored is
+    skipped, passed to ``report`` as one line and listed in ``EvalReport.failed``.
+    ``progress`` may wrap the image list (e.g. ``tqdm``). Bad arguments raise before any image
+    is processed (EvalError or another ValueError).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    options = options or UpscaleOptions()
+    seed = options.seed
+    if seed < 0:
         raise EvalError(f"seed must be a non-negative integer, got {seed!r}")
     if max_images is not None and max_images < 1:
         raise EvalError(f"max_images must be at least 1, got {max_images}")
@@ -155,21 +154,14 @@ def evaluate(
     loaded = model if isinstance(model, LoadedModel) else load_model(model, scale=scale)
     if loaded.scale != scale:
         raise EvalError(f"model {loaded.name} is x{loaded.scale}, not x{scale}")
-    upscaler = Upscaler(
-        loaded, tile=tile, ensemble=ensemble, device=device, half=half, noise=noise, seed=seed
-    )
+    upscaler = Upscaler(loaded, options)
     # A bicubic model is its own baseline: one row, run with the caller's settings.
     upscalers = {BASELINE: upscaler}
     if loaded.arch != BASELINE:
-        baseline = Upscaler(load_model(BASELINE, scale=scale), tile=tile, device=device)
+        baseline_options = UpscaleOptions(tile=options.tile, device=options.device)
+        baseline = Upscaler(load_model(BASELINE, scale=scale), baseline_options)
         upscalers = {BASELINE: baseline, loaded.name: upscaler}
-    columns = ("psnr_y", "ssim_y")
-    if rgb:
-        columns += ("psnr_rgb", "ssim_rgb")
-    if niqe:
-        columns += ("niqe",)
-    if lpips is not None:
-        columns += ("lpips",)
+    scoring = Scoring(crop_border=scale, rgb=rgb, niqe=niqe, lpips=lpips)
 
     rows: list[EvalRow] = []
     failed: list[tuple[Path, str]] = []
@@ -177,13 +169,11 @@ def evaluate(
     for index, path in enumerate(paths if progress is None else progress(paths)):
         name = path.relative_to(root).as_posix()
         try:
-            hr, lr = load_pair(path, degrade, image_generator(seed, index))
+            pair = load_pair(path, name, degrade, image_generator(seed, index))
             image_rows = []
             for method, up in upscalers.items():
-                sr = super_resolve_8bit(up, lr)
-                image_rows.append(
-                    EvalRow(name, method, score_image(hr, sr, scale, niqe, lpips, rgb))
-                )
+                sr = super_resolve(up.upscale_array, pair.lr)
+                image_rows.append(EvalRow(name, method, score_image(pair.hr, sr, scoring)))
         except (ImageError, ValueError, RuntimeError, MemoryError) as err:
             message = _one_line(path, err)
             failed.append((path, message))
@@ -198,59 +188,23 @@ def evaluate(
         degradation=label,
         seed=seed,
         methods=tuple(upscalers),
-        columns=columns,
+        columns=scoring.columns,
         rows=tuple(rows),
         failed=tuple(failed),
     )
 
 
-def _to_uint8(img: np.ndarray) -> np.ndarray:
-    """8-bit values of a 0..1 float image, rounded exactly as the metrics round."""
-    return to_8bit_values(img).astype(np.uint8)
-
-
-def load_pair(
-    path: Path, degrade: Degradation, generator: torch.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """HR (8 bit, modcropped, RGB) and its degraded LR (8 bit) as H×W×3 uint8 arrays."""
+def load_pair(path: Path, name: str, degrade: Degradation, generator: torch.Generator) -> EvalPair:
+    """HR (8-bit values, modcropped, RGB) and its degraded LR (quantised to 8 bit)."""
     rgb = read_image(path).rgb  # alpha, if any, is left out
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
-    hr = np.ascontiguousarray(modcrop(_to_uint8(rgb), degrade.scale))
+    hr = np.ascontiguousarray(modcrop(quantise(rgb), degrade.scale))
     if hr.size == 0:
         raise ValueError(f"image of {rgb.shape[1]}x{rgb.shape[0]} is smaller than the scale")
     x = torch.from_numpy(hr).permute(2, 0, 1)[None].double() / 255
-    lr = degrade(x, generator)[0].permute(1, 2, 0).numpy()
-    return hr, _to_uint8(lr)
-
-
-def super_resolve_8bit(upscaler: Upscaler, lr: np.ndarray) -> np.ndarray:
-    """The upscaler's output for an 8-bit LR image, quantised to 8 bit (as saved SR images)."""
-    return _to_uint8(upscaler.upscale_array(lr.astype(np.float32) / np.float32(255)))
-
-
-def score_image(
-    hr: np.ndarray,
-    sr: np.ndarray,
-    scale: int,
-    niqe: bool,
-    lpips: metrics.LPIPS | None,
-    rgb: bool = False,
-) -> dict[str, float]:
-    """The protocol's scores of one 8-bit SR image against its HR image; `rgb` adds PSNR and
-    SSIM over the RGB channels without a border crop (SRResCycGAN's tables)."""
-    scores = {
-        "psnr_y": metrics.psnr(hr, sr, crop_border=scale),
-        "ssim_y": metrics.ssim(hr, sr, crop_border=scale),
-    }
-    if rgb:
-        scores["psnr_rgb"] = metrics.psnr(hr, sr, y_channel=False)
-        scores["ssim_rgb"] = metrics.ssim(hr, sr, y_channel=False)
-    if niqe:
-        scores["niqe"] = metrics.niqe(sr, crop_border=scale)
-    if lpips is not None:
-        scores["lpips"] = metrics.lpips_distance(hr, sr, lpips)
-    return scores
+    lr = quantise(degrade(x, generator)[0].permute(1, 2, 0).numpy())
+    return EvalPair(name, from_8bit(lr), from_8bit(hr))
 
 
 def _one_line(path: Path, err: Exception) -> str:
