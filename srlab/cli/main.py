@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from srlab import __version__
-from srlab.cli import evaluate, export, models, record, serve, sweep, train, upscale
+from srlab.cli import evaluate, export, models, record, sampler_stats, serve, sweep, train, upscale
 
 USAGE_ERROR = 255
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_parser(commands)
     export.add_parser(commands)
     record.add_parser(commands)
+    sampler_stats.add_parser(commands)
     serve.add_parser(commands)
     return parser
 
