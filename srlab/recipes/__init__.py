@@ -17,6 +17,7 @@ _FILES = (
     "gan",
     "gmgbp",
     "cycle",
+    "ciplab",
 )
 
 

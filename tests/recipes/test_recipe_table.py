@@ -99,7 +99,7 @@ def test_resolved_configs_round_trip(kind: str, networks: tuple[str, ...], tmp_p
         ({"kind": "pixel", "generator": "net"}, ("g",),
          "recipe.generator: 'net' is not one of the networks (g)"),
         ({"kind": "wgan"}, ("g",),
-         "recipe.kind: expected one of 'pixel', 'gan', 'gmgbp', 'cycle', got 'wgan'"),
+         "recipe.kind: expected one of 'pixel', 'gan', 'gmgbp', 'cycle', 'ciplab', got 'wgan'"),
         ({"losses": [{"kind": "l1"}, {"kind": "l1"}]}, ("g",),
          "recipe.losses: each loss kind may appear once, got ['l1', 'l1']"),
         ({"losses": []}, ("g",), "recipe.losses: needs at least one loss term"),
