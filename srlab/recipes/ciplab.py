@@ -87,9 +87,9 @@ def _lpips(cfg: CiplabConfig) -> LPIPSLoss:
     try:
         return LPIPSLoss(cfg.lpips_weights, net="alex", input_range="unit")
     except (OSError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
+        reason = " ".join(str(exc).split()).rstrip(".")
         raise ConfigError(
-            f"lpips_weights: {reason} (or set lpips_weight: 0 to train without LPIPS)"
+            f"lpips_weights: {reason}; or set lpips_weight: 0 to train without LPIPS"
         ) from None
 
 

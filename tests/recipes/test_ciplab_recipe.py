@@ -138,7 +138,7 @@ def test_unusable_lpips_files_are_one_line_errors(tmp_path: Path):
         recipe(stage=2, lpips_weight=1e-3, lpips_weights=[missing])
     message = str(info.value)
     assert message.startswith(f"lpips_weights: LPIPS weights file {missing} not found; ")
-    assert message.endswith("(or set lpips_weight: 0 to train without LPIPS)")
+    assert message.endswith("; or set lpips_weight: 0 to train without LPIPS")
     wrong = tmp_path / "wrong.pth"
     torch.save({"features.0.weight": torch.zeros(1)}, wrong)
     with pytest.raises(ConfigError) as info:
