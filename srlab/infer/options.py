@@ -17,6 +17,7 @@ from srlab.ops.device import resolve_device
 
 DEFAULT_OVERLAP = 16
 DEFAULT_SEED = 0
+MIN_SEED, MAX_SEED = -(2**63), 2**64 - 1  # what torch.Generator.manual_seed takes
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class UpscaleOptions:
             raise ValueError(f"half must be None, True or False, got {self.half!r}")
         if not _is_int(self.seed):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if not MIN_SEED <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be from -2**63 to 2**64 - 1, got {self.seed}")
         resolve_device(self.device)
 
     @property

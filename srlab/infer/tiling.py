@@ -6,6 +6,10 @@ the shared band only, so the outer quarter on each side — where a tile sees it
 artificial border — never contributes. The ramps of neighbours sum to one (a partition of
 unity), so the blend needs no full-size weight buffer and a local model gives back exactly
 the untiled result.
+
+Networks that need sizes in multiples of m (e.g. RRDBNet ×2/×1, which pixel-unshuffle their
+input) see every tile's window start on a multiple of m, so a tile is cut on the same grid as
+the whole image and gives back the same pixels.
 """
 
 from __future__ import annotations
@@ -27,18 +31,21 @@ class Span:
     read_stop: int
 
 
-def split_axis(length: int, tile: int, overlap: int) -> list[Span]:
-    """Cores of at most `tile` pixels covering `length`, each padded by `overlap` context."""
+def split_axis(length: int, tile: int, overlap: int, multiple: int = 1) -> list[Span]:
+    """Cores of at most `tile` pixels covering `length`, each padded by `overlap` context; each
+    read window starts on a multiple of `multiple` (reading up to multiple − 1 pixels more)."""
     if length < 1:
         raise ValueError(f"cannot tile an axis of length {length}")
     if tile < 1:
         raise ValueError(f"tile size must be positive, got {tile}")
     if overlap < 0:
         raise ValueError(f"overlap must be non-negative, got {overlap}")
+    if multiple < 1:
+        raise ValueError(f"size multiple must be positive, got {multiple}")
     count = -(-length // tile)
     bounds = [round(i * length / count) for i in range(count + 1)]
     return [
-        Span(a, b, max(0, a - overlap), min(length, b + overlap))
+        Span(a, b, max(0, a - overlap) // multiple * multiple, min(length, b + overlap))
         for a, b in itertools.pairwise(bounds)
     ]
 
@@ -80,15 +87,17 @@ class Tile:
         return np.outer(self.row_weights, self.col_weights)
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int, scale: int) -> Iterator[Tile]:
-    """All tiles of an image, row by row."""
+def plan_tiles(
+    height: int, width: int, tile: int, overlap: int, scale: int, multiple: int = 1
+) -> Iterator[Tile]:
+    """All tiles of an image, row by row; windows start on multiples of `multiple`."""
     if overlap > tile // 2:
         raise ValueError(
             f"tile overlap ({overlap}) must be at most half the tile size ({tile}); "
             "otherwise the blend ramps of one tile would meet"
         )
-    row_spans = split_axis(height, tile, overlap)
-    col_spans = split_axis(width, tile, overlap)
+    row_spans = split_axis(height, tile, overlap, multiple)
+    col_spans = split_axis(width, tile, overlap, multiple)
     col_weights = [axis_weights(s, width, overlap, scale) for s in col_spans]
     for rs in row_spans:
         rw = axis_weights(rs, height, overlap, scale)

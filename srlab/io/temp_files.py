@@ -29,8 +29,9 @@ def writer_pid(path: Path) -> int | None:
     return int(match["pid"]) if match else None
 
 
-def remove_stale_temp_files(folder: str | Path) -> list[Path]:
-    """Delete the temporary files that killed srlab runs left under ``folder`` (recursively).
+def remove_stale_temp_files(folder: str | Path, *, recursive: bool = True) -> list[Path]:
+    """Delete the temporary files that killed srlab runs left under ``folder`` (recursively,
+    or in ``folder`` itself only when not ``recursive``).
 
     Only regular files named by atomic_write whose writing process no longer exists are
     removed; anything else (other hidden files, temp files of running writers, symbolic
@@ -39,7 +40,9 @@ def remove_stale_temp_files(folder: str | Path) -> list[Path]:
     Folders that cannot be listed and files that cannot be removed are skipped.
     """
     removed = []
-    for root, _folders, names in os.walk(folder):
+    for root, folders, names in os.walk(folder):
+        if not recursive:
+            folders.clear()
         for name in names:
             path = Path(root) / name
             pid = writer_pid(path)

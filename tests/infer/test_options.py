@@ -26,6 +26,7 @@ from srlab.zoo import load_model
         ({"ensemble": "yes"}, "ensemble must be True or False"),
         ({"half": 1}, "half must be None, True or False"),
         ({"seed": True}, "seed must be an integer"),
+        ({"seed": 2**70}, r"seed must be from -2\*\*63 to 2\*\*64 - 1"),
         ({"device": "tpu"}, "device 'tpu'"),
     ],
 )

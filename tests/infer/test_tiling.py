@@ -64,3 +64,18 @@ def test_overlap_larger_than_half_a_tile_is_refused():
 def test_split_axis_rejects_bad_arguments(bad):
     with pytest.raises(ValueError):
         split_axis(*bad)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "multiple"), [(157, 40, 9, 2), (203, 64, 13, 4)]
+)
+def test_windows_start_on_the_size_multiple_and_still_blend_to_one(length, tile, overlap, multiple):
+    spans = split_axis(length, tile, overlap, multiple)
+    assert all(s.read_start % multiple == 0 for s in spans)
+    assert any(max(0, s.core_start - overlap) % multiple for s in spans)  # moved, not by luck
+    for s in spans:
+        assert s.read_start <= s.core_start - min(overlap, s.core_start)
+    total = np.zeros(length * 2)
+    for t in plan_tiles(1, length, tile, overlap, 2, multiple):
+        total[t.cols.read_start * 2 : t.cols.read_stop * 2] += t.col_weights
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)

@@ -6,7 +6,9 @@ import torch
 from torch import nn
 
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
-from srlab.infer.upscaler import Upscaler
+from srlab.infer import upscaler as upscaler_module
+from srlab.infer.tiling import plan_tiles
+from srlab.infer.upscaler import TileMemoryError, Upscaler
 from srlab.io import DecodedImage
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel, load_model
@@ -171,3 +173,96 @@ def test_default_overlap_is_kept_where_it_covers_the_radius():
         upscaler = Upscaler(model)
         assert upscaler.overlap == 16
         assert upscaler.tile == model.spec.default_tile(model.scale)
+
+
+class Picky(nn.Module):
+    """A ×2 network (nearest doubling plus a 3×3 blur) that fails to allocate on inputs with a
+    side above `limit`, raising `error`, like a device or allocator running out of memory."""
+
+    def __init__(self, limit: int, error: Exception) -> None:
+        super().__init__()
+        self.limit = limit
+        self.error = error
+        self.blur = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+        with torch.no_grad():
+            self.blur.weight.copy_(torch.full_like(self.blur.weight, 1 / 27))
+        self.sides: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.sides.append(max(x.shape[-2:]))
+        if max(x.shape[-2:]) > self.limit:
+            raise self.error
+        return self.blur(x).repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+
+
+def picky_model(limit: int, error: Exception) -> LoadedModel:
+    spec = ModelSpec(scales=(2,), receptive_radius=4)
+    return LoadedModel("picky", "picky", 2, Picky(limit, error), spec)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried..."),
+     torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")],
+)
+def test_running_out_of_memory_halves_the_tile_and_retries(error):
+    lr = photo(90, 70)
+    whole = Upscaler(picky_model(10_000, error), tile=0).upscale_array(lr)
+    model = picky_model(60, error)
+    retries = []
+    tiled = Upscaler(model, tile=80, tile_overlap=8).upscale_array(
+        lr, on_retry=lambda old, new: retries.append((old, new))
+    )
+    assert retries == [(80, 40)]  # a 70-pixel window failed, 40 + 2 x 8 fits
+    assert np.abs(tiled - whole).max() < 1e-5
+    sides = model.module.sides
+    assert sides[0] == 70 and max(sides[1:]) <= 60
+
+
+def test_the_whole_image_is_retried_in_tiles_down_to_the_floor():
+    lr = photo(90, 70)
+    model = picky_model(70, MemoryError())
+    retries = []
+    out = Upscaler(model, tile=0).upscale_array(lr, on_retry=lambda *t: retries.append(t))
+    assert out.shape == (180, 140, 3)
+    assert retries == [(0, 45)]  # half the longer side, with the default overlap of 16
+    # The floor is twice the overlap: a model that cannot run a 32-pixel tile fails in one line.
+    with pytest.raises(TileMemoryError, match=r"even with tiles of 32 pixels .* smallest tile"):
+        Upscaler(picky_model(20, MemoryError()), tile=64).upscale_array(lr)
+
+
+def test_other_errors_are_not_retried():
+    model = picky_model(10, RuntimeError("Given groups=1, weight of size [3, 3, 3, 3]"))
+    with pytest.raises(RuntimeError, match="weight of size"):
+        Upscaler(model, tile=64).upscale_array(photo(70, 70))
+    assert len(model.module.sides) == 1
+
+
+def tiny_rrdbnet_x2() -> LoadedModel:
+    """A one-block, eight-feature Real-ESRGAN x2-style RRDBNet with random weights: it
+    pixel-unshuffles its input by 2, so its windows must start on even pixels."""
+    torch.manual_seed(3)
+    options = {"scale": 2, "features": 8, "growth": 4, "blocks": 1}
+    architecture = ARCHITECTURES["rrdbnet"]
+    module = architecture.build(**options).eval()
+    return LoadedModel("tiny", "rrdbnet", 2, module, architecture.spec_for(options), options)
+
+
+def test_tiles_of_unshuffling_networks_start_on_their_size_multiple():
+    model = tiny_rrdbnet_x2()
+    assert model.spec.size_multiple == 2
+    lr = photo(157, 203)  # odd sides: the whole image is padded at its bottom and right edges
+    whole = Upscaler(model, tile=0).upscale_array(lr)
+    tiled = Upscaler(model, tile=100, tile_overlap=45).upscale_array(lr)
+    assert tiled.shape == whole.shape == (314, 406, 3)
+    assert np.abs(tiled - whole).max() < 1e-4
+
+
+def test_unaligned_windows_would_shift_the_unshuffle_grid(monkeypatch):
+    """The check above can fail: windows starting on odd pixels give different tiles."""
+    model = tiny_rrdbnet_x2()
+    lr = photo(157, 203)
+    whole = Upscaler(model, tile=0).upscale_array(lr)
+    monkeypatch.setattr(upscaler_module, "plan_tiles", lambda *args: plan_tiles(*args[:5]))
+    unaligned = Upscaler(model, tile=100, tile_overlap=45).upscale_array(lr)
+    assert np.abs(unaligned - whole).max() > 0.01
