@@ -32,3 +32,13 @@ def test_pil_and_path_inputs_give_pil_images(tmp_path):
 def test_bad_array_is_refused():
     with pytest.raises(ValueError):
         srlab.upscale(np.zeros((4, 4, 5), np.uint8))
+
+
+def test_api_takes_float_scales_and_target_sides():
+    arr = (np.random.default_rng(2).random((17, 21, 3)) * 255).astype(np.uint8)
+    assert srlab.upscale(arr, model="bicubic", scale=2.5).shape == (43, 53, 3)
+    assert srlab.upscale(arr, model="bicubic", width=100).shape == (81, 100, 3)
+    assert srlab.upscale(arr, model="bicubic", height=50).shape == (50, 62, 3)
+    assert srlab.upscale(arr, model="bicubic", width=40, height=30).shape == (30, 40, 3)
+    with pytest.raises(ValueError, match="either a scale or a target"):
+        srlab.upscale(arr, model="bicubic", scale=2, width=10)

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-import srlab
 from srlab.archs import ModelSpec
 from srlab.infer.sizing import OutputSize, SizedUpscaler, needed_factor
 from srlab.infer.upscaler import Upscaler
@@ -131,12 +130,3 @@ def test_the_least_factor_covers_both_axes():
     assert needed_factor(10, 20, (21, 51)) == Fraction(51, 20)
     assert math.ceil(needed_factor(3, 3, (8, 8))) == 3
 
-
-def test_api_takes_float_scales_and_target_sides():
-    arr = (photo(17, 21) * 255).astype(np.uint8)
-    assert srlab.upscale(arr, model="bicubic", scale=2.5).shape == (43, 53, 3)
-    assert srlab.upscale(arr, model="bicubic", width=100).shape == (81, 100, 3)
-    assert srlab.upscale(arr, model="bicubic", height=50).shape == (50, 62, 3)
-    assert srlab.upscale(arr, model="bicubic", width=40, height=30).shape == (30, 40, 3)
-    with pytest.raises(ValueError, match="either a scale or a target"):
-        srlab.upscale(arr, model="bicubic", scale=2, width=10)
