@@ -43,7 +43,7 @@ FLOAT = 4  # bytes per float32 sample
 ACTIVATION_SAFETY = 2  # resident peak / live tensors: up to 1.8 measured
 SLACK = 64 << 20  # Python objects, Pillow and NumPy bookkeeping, small buffers
 DEFAULT_FRACTION = 0.8  # of the memory available at start, the default --max-memory
-PROBE_SIDES = (24, 48)  # LR sides of the two runs that measure an unknown model
+PROBE_SIDES = (24, 40)  # LR sides of the two runs that measure an unknown model
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
@@ -61,9 +61,9 @@ class ActivationCost:
         return int(self.fixed + self.per_pixel * output_pixels)
 
 
-# Float32 costs of the shipped models' builds, measured once with `measure_activations` at LR
-# sides 24 and 40 (G-MGBP ×9..×16 run its ×16 network then shrink: their cost is ×16's per LR
-# pixel); key: (architecture, sorted build options).
+# Float32 costs of the shipped models' builds, measured once with `measure_activations` on a
+# 2-core CPU (G-MGBP ×9..×15 run its ×16 network, then shrink: their cost is ×16's per LR
+# pixel, as measured at ×9); key: (architecture, sorted build options).
 _GMGBP = {
     2: (674_032, 1352.1), 3: (5_935_520, 2697.4), 4: (5_935_520, 1517.3),
     5: (57_366_912, 4671.7), 6: (57_366_912, 3244.2), 7: (57_366_912, 2383.5),
