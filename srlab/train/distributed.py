@@ -27,6 +27,14 @@ class DistContext:
         if self.enabled:
             dist.barrier()
 
+    def gather(self, value: int) -> list[int]:
+        """Every rank's ``value``, in rank order (``[value]`` in a single process)."""
+        if not self.enabled:
+            return [value]
+        values = [value] * self.world_size
+        dist.all_gather_object(values, value)
+        return values
+
 
 def init_distributed(device: str) -> DistContext:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1); else single process."""

@@ -109,6 +109,7 @@ class Trainer:
             self.iteration = 0
             self.timings: list[tuple[float, float]] = []  # (data wait, whole iteration) seconds
             self._resume()
+            self._check_same_start()
         except BaseException:
             self.close()
             raise
@@ -225,6 +226,18 @@ class Trainer:
             raise ckpt.CheckpointError(
                 f"{self.ckpt_root}: none of its {len(tried)} checkpoint(s) can be resumed (newest:"
                 f" {reasons[0]}); move the folder away to start afresh"
+            )
+
+    def _check_same_start(self) -> None:
+        """Every process must start from the same iteration. Each reads the checkpoints of its
+        own RUN_DIR, so machines that do not share that folder would train different
+        iterations together, silently mixing their gradients: refuse instead."""
+        starts = self.ctx.gather(self.iteration)
+        if len(set(starts)) > 1:
+            ranks = ", ".join(f"rank {rank} at {start}" for rank, start in enumerate(starts))
+            raise ckpt.CheckpointError(
+                f"{self.ckpt_root}: the processes would start at different iterations ({ranks});"
+                " every machine must see the same run folder (a shared file system)"
             )
 
     def _restore(self, path: Path, weights: dict, state: dict) -> None:

@@ -1,6 +1,7 @@
 """Training across machines, proven over loopback: two `torchrun --nnodes 2` agents (one gloo
 process per "node", rendezvous c10d on 127.0.0.1) train what one process trains with the same
-global batch; only rank 0 writes; the run resumes on a different number of processes."""
+global batch; only rank 0 writes; the run resumes on a different number of processes, and
+machines that do not share the run folder are refused rather than silently desynchronised."""
 
 import os
 import socket
@@ -35,9 +36,11 @@ def run_one_process(config: Path, run_dir: Path, *overrides: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def run_two_nodes(config: Path, run_dirs: list[Path], *overrides: str) -> None:
+def run_two_nodes(
+    config: Path, run_dirs: list[Path], *overrides: str, expect_ok: bool = True
+) -> list[str]:
     """Two torchrun agents as two machines would start them, each with its own run folder
-    (as if their disks were not shared), both on the loopback interface."""
+    (as if their disks were not shared), both on the loopback interface; their outputs."""
     endpoint = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
     nodes = [
@@ -51,8 +54,10 @@ def run_two_nodes(config: Path, run_dirs: list[Path], *overrides: str) -> None:
         for rank in (0, 1)
     ]
     outputs = [node.communicate(timeout=600)[0] for node in nodes]
-    for node, output in zip(nodes, outputs, strict=True):
-        assert node.returncode == 0, output
+    if expect_ok:
+        for node, output in zip(nodes, outputs, strict=True):
+            assert node.returncode == 0, output
+    return outputs
 
 
 def weights(run_dir: Path, iteration: int) -> dict[str, dict[str, torch.Tensor]]:
@@ -91,6 +96,17 @@ def test_two_nodes_train_like_one_process_and_resume_on_one(hr_folder, tiny_conf
     torch.manual_seed(cfg["seed"])  # the trainer seeds before building: the initial state
     start = EDSR(scale=2, blocks=1, features=8).state_dict()
     assert any(not torch.equal(two_nodes["g"][k], v) for k, v in start.items())  # it trained
+
+    # resumed by two nodes that do not share the run folder: rank 0 would start at 2, the
+    # other at 0, mixing different iterations' gradients; refused in one line on each rank
+    outputs = run_two_nodes(config, nodes, expect_ok=False)
+    for output in outputs:
+        refusals = [line for line in output.splitlines() if line.startswith("srlab: error:")]
+        assert len(refusals) == 1, output
+        assert "would start at different iterations (rank 0 at " in refusals[0]
+        assert " at 2" in refusals[0] and " at 0" in refusals[0]  # ranks go by joining order
+        assert "same run folder" in refusals[0]
+    assert ckpt.latest_checkpoint(main / "checkpoints").name == "iter_00000002"
 
     # resumed by one process: iterations 3-4 continue the same global batch stream
     run_one_process(config, main)
