@@ -56,6 +56,13 @@ def this_shard(jobs: list[Job], args: argparse.Namespace) -> list[Job]:
     return jobs if shard is None else select_shard(jobs, shard, args.output)
 
 
+def on_one_machine(args: argparse.Namespace) -> bool:
+    """Whether every process writing to OUT runs on this machine (no --shard, --ray only on a
+    private cluster): only then can the temporary files of killed runs be told from those of
+    running writers, by their process ids."""
+    return args.shard is None and args.ray in (None, LOCAL)
+
+
 def batch_runner(args: argparse.Namespace) -> Callable[..., BatchReport]:
     """`run_batch`, or with --ray a function called the same way that runs the jobs on Ray."""
     if args.ray is None:
