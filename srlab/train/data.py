@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from srlab.config import ConfigError
 from srlab.data import (
-    EvalPair,
     Degradation,
+    EvalPair,
     HRFolderSource,
     PairedFolderSource,
     PairSource,
