@@ -23,8 +23,10 @@ class ModelSpec:
 
     scales: integer factors the network produces natively; empty means any positive factor.
     in_channels: colour channels the network takes (gray images are repeated to fill them).
-    receptive_radius: how far (in LR pixels) an output pixel looks; the tiler keeps its
-        overlap at least this wide so that tiles agree with the whole image.
+    receptive_radius: the minimum tile overlap (LR pixels) at which tiled output agrees with
+        the whole image. Tiles cross-fade over the inner half of their overlap, so exact
+        agreement needs twice how far an output pixel looks; networks whose reach dies out
+        (G-MGBP, BSR) declare the overlap measured to agree within float precision or 1/255.
     global_stats: the network pools statistics over the whole input; the module then has
         `image_statistics(x) -> dict` and its forward takes those entries as keyword arguments,
         so the tiler computes them once per image and every tile shares them.
