@@ -49,7 +49,9 @@ def test_reproduces_the_authors_forward_pass(authors: Path, weights: str, output
         out = net(lr) * 255
     golden = load_file(authors / f"{output}.safetensors")["output"]
     assert out.shape == golden.shape == (1, 3, 160, 192)
-    assert (out - golden).abs().max().item() < 1e-4
+    # 0-255 outputs; float32 sums run in a CPU-dependent order (6e-4 apart on some CPUs), so
+    # the bar is the project's: 1e-4 of max|golden|
+    assert (out - golden).abs().max().item() < 1e-4 * golden.abs().max().item()
 
 
 def test_shipped_model_is_the_release_and_pickles_load(authors: Path, tmp_path: Path):
