@@ -137,6 +137,26 @@ class Server:
 
     # -- jobs ----------------------------------------------------------------------------
 
+    def _submit(self, upload: StoredUpload, fields: dict, *, page: bool) -> Job | Response:
+        """Check the settings and queue the job, or the error response that says why not. A
+        page request supersedes the page's earlier ones for the image; an API request is held
+        until its caller has its file."""
+        try:
+            params = parse_params(fields)
+            check_output_size(upload, params, self.settings.limits.max_output_pixels)
+            key = params.key(upload)
+            if page:
+                return self.scheduler.submit(
+                    upload, key, supersedes=True, w_slider=params.choice.takes_noise
+                )
+            return self.scheduler.submit(upload, key, hold=True)
+        except OutputTooLarge as err:
+            return error(413, str(err))
+        except ParamError as err:
+            return error(400, str(err))
+        except Busy as err:
+            return error(503, f"busy: {err}")
+
     async def start_job(self, request: Request) -> Response:
         """POST /api/jobs {image, model, scale, noise, seed, ensemble}: a page request, which
         supersedes the page's earlier requests for the same image."""
@@ -151,18 +171,9 @@ class Server:
         upload = self.uploads.get(str(values.get("image", "")))
         if upload is None:
             return error(404, "no such image; upload it again")
-        try:
-            params = parse_params(values)
-            check_output_size(upload, params, self.settings.limits.max_output_pixels)
-            job = self.scheduler.submit(
-                upload, params.key(upload), supersedes=True, w_slider=params.choice.takes_noise
-            )
-        except OutputTooLarge as err:
-            return error(413, str(err))
-        except ParamError as err:
-            return error(400, str(err))
-        except Busy as err:
-            return error(503, f"busy: {err}")
+        job = self._submit(upload, values, page=True)
+        if isinstance(job, Response):
+            return job
         return JSONResponse(job.as_json(self.scheduler.position(job)))
 
     async def job_status(self, request: Request) -> Response:
@@ -224,16 +235,9 @@ class Server:
         if isinstance(stored, Response):
             return stored
         upload, fields = stored
-        try:
-            params = parse_params(fields)
-            check_output_size(upload, params, self.settings.limits.max_output_pixels)
-            job = self.scheduler.submit(upload, params.key(upload), hold=True)
-        except OutputTooLarge as err:
-            return error(413, str(err))
-        except ParamError as err:
-            return error(400, str(err))
-        except Busy as err:
-            return error(503, f"busy: {err}")
+        job = self._submit(upload, fields, page=False)
+        if isinstance(job, Response):
+            return job
         try:
             while not job.finished.is_set():
                 await asyncio.sleep(_POLL_SECONDS)
