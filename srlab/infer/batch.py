@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from srlab.infer.budget import fit_tile
-from srlab.infer.memory import default_memory_limit
+from srlab.infer.memory import default_memory_limit, written_in_bands
 from srlab.infer.sizing import OutputSize, SizedUpscaler
 from srlab.infer.upscaler import Upscaler
 from srlab.io import (
@@ -32,6 +32,7 @@ from srlab.io import (
     probe_image,
     read_image,
     write_image,
+    write_png_streamed,
 )
 from srlab.zoo import ModelLoadError
 
@@ -296,29 +297,49 @@ class _JobRunner:
             self.report(f"note: {printable(str(job.source))}: {note}")
 
     def _upscale(self, job: Job) -> list[str]:
-        """Upscale and write one job; returns what the user should know about it."""
+        """Upscale and write one job; returns what the user should know about it.
+
+        A PNG at the model's own scale is written in bands of rows as they are finished
+        (`Upscaler.stream`), so it never holds the whole output; other outputs are made whole,
+        then written."""
         _check_inside(job)
         notes: list[str] = []
         info = probe_image(job.source)
         upscaler, width, height = self.upscaler.plan(info.width, info.height)
+        output = _output_kind(job.target, info.bit_depth)
+        native = (info.width * upscaler.scale, info.height * upscaler.scale)
         tile = None
         over_limit = self.max_pixels is not None and info.pixels > self.max_pixels
         if self.max_memory is not None and info.frames == 1 and not over_limit:
-            output = _output_kind(job.target, info.bit_depth)
             tile = fit_tile(job.source, info, upscaler, (width, height), output, self.max_memory)
             if tile != upscaler.tile:
                 notes.append(f"tile {tile} instead of {upscaler.tile} to fit --max-memory")
         retries: list[tuple[int, int]] = []
-        upscaled = self.upscaler.upscale(
-            read_image(job.source, max_pixels=self.max_pixels),  # held only while upscaling
-            self.on_tile,
-            tile=tile,
-            on_retry=lambda old, new: retries.append((old, new)),
-        )
+
+        def on_retry(old: int, new: int) -> None:
+            retries.append((old, new))
+
+        if written_in_bands(output[0], (width, height), native):
+            upscaler.stream(
+                read_image(job.source, max_pixels=self.max_pixels),
+                lambda bands: write_png_streamed(
+                    job.target, height, bands, overwrite=self.overwrite
+                ),
+                self.on_tile,
+                tile=tile,
+                on_retry=on_retry,
+            )
+        else:
+            upscaled = self.upscaler.upscale(
+                read_image(job.source, max_pixels=self.max_pixels),  # held only while upscaling
+                self.on_tile,
+                tile=tile,
+                on_retry=on_retry,
+            )
+            write_image(job.target, upscaled, overwrite=self.overwrite, quality=self.quality)
         if retries:
             first, last = retries[0][0] or "whole-image", retries[-1][1]
             notes.append(f"ran out of memory with tile {first}; finished with tile {last}")
-        write_image(job.target, upscaled, overwrite=self.overwrite, quality=self.quality)
         return notes
 
 

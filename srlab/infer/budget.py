@@ -2,7 +2,8 @@
 
 The estimate (`srlab.infer.memory`) comes from the file's header; the job runs with the
 upscaler's own tile when it fits, with the largest half of it that fits when the tile is
-automatic (`UpscaleOptions.tile` None), and is refused in one line otherwise.
+automatic (`UpscaleOptions.tile` None), and is refused in one line otherwise, saying whether
+a PNG at the model's own scale (written in bands of rows, see `srlab.infer.memory`) would help.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 
 from srlab.infer.memory import (
+    BANDED_FORMATS,
     ActivationCost,
     JobPlan,
     MemoryEstimate,
@@ -20,6 +22,7 @@ from srlab.infer.memory import (
     estimate_job,
     format_size,
     process_memory,
+    written_in_bands,
 )
 from srlab.infer.upscaler import Upscaler
 from srlab.io import ImageError, ImageInfo
@@ -48,13 +51,13 @@ def fit_tile(
     held = process_memory()
     tiles = _candidate_tiles(upscaler, info)
     smallest = estimate(info, upscaler, tiles[-1], size, output, _NO_ACTIVATIONS)
-    if held + smallest.peak > limit:  # too large whatever the tile: no need to run anything
-        raise _refusal(source, info, upscaler, tiles[-1], size, held + smallest.peak, limit)
-    for tile in tiles:
-        need = held + estimate(info, upscaler, tile, size, output).peak
-        if need <= limit:
-            return tile
-    raise _refusal(source, info, upscaler, tiles[-1], size, need, limit)
+    need = held + smallest.peak
+    if need <= limit:  # else too large whatever the tile: no need to run anything
+        for tile in tiles:
+            need = held + estimate(info, upscaler, tile, size, output).peak
+            if need <= limit:
+                return tile
+    raise _refusal(source, info, upscaler, tiles[-1], size, output[0], need, limit)
 
 
 def _candidate_tiles(upscaler: Upscaler, info: ImageInfo) -> list[int]:
@@ -113,15 +116,22 @@ def _refusal(
     upscaler: Upscaler,
     tile: int,
     size: tuple[int, int],
+    output_format: str,
     need: int,
     limit: int,
 ) -> JobMemoryError:
     kind = {1: "gray", 2: "gray+alpha", 3: "RGB", 4: "RGBA"}[info.channels]
     tiling = f", tile {tile}" if tile else ", whole image"
+    native = (info.width * upscaler.scale, info.height * upscaler.scale)
+    if written_in_bands(output_format, size, native):
+        why = "this PNG is already written in bands of rows"
+    elif output_format in BANDED_FORMATS:
+        why = "PNG is written in bands of rows only at the model's own scale, not resized"
+    else:
+        why = f"only PNG is written in bands of rows; {output_format} needs the whole image"
     return JobMemoryError(
         source,
         f"needs about {format_size(need)} to make {size[0]}x{size[1]} {kind} from "
         f"{info.width}x{info.height} (model x{upscaler.scale}{tiling}) but --max-memory allows "
-        f"{format_size(limit)}; raise --max-memory or ask for a smaller output (outputs too "
-        "large to hold in memory are not written in pieces yet)",
+        f"{format_size(limit)}; raise --max-memory or ask for a smaller output ({why})",
     )

@@ -11,7 +11,14 @@ A job's peak is the largest of its phases, each counted in bytes (float32 = 4 pe
 - resize: shrinking to an exact size with MATLAB bicubic (its input, two intermediates of the
   first pass and three copies of the result, alpha included);
 - write: the final float image, its 8/16-bit copy and the encoder's own copy (Pillow keeps 4
-  bytes per RGB pixel, WebP about 8, the 16-bit PNG and TIFF writers one and two more copies).
+  bytes per RGB pixel, WebP about 8, srlab's PNG encoder a bounded block, TIFF two more copies).
+
+A PNG at the model's own scale is written in bands as rows of tiles are finished
+(`Upscaler.stream`, `srlab.io.write_png_streamed`): then upscaling and writing are one phase
+that holds the decoded input, the noise maps, a band of about one tile row's window (H·s rows
+become window·s) instead of the whole accumulator, and either the tile in flight or the band
+being written (gray mean, alpha, its 8/16-bit copy and the encoder's block). Other formats,
+and outputs resized to an exact size, still hold the whole image.
 
 To that comes what the process already holds (its resident memory when the job is checked: the
 Python runtime, PyTorch, the model) and a fixed slack. Activations are what the network itself
@@ -44,6 +51,8 @@ ACTIVATION_SAFETY = 2  # resident peak / live tensors: up to 1.8 measured
 SLACK = 64 << 20  # Python objects, Pillow and NumPy bookkeeping, small buffers
 DEFAULT_FRACTION = 0.8  # of the memory available at start, the default --max-memory
 PROBE_SIDES = (24, 40)  # LR sides of the two runs that measure an unknown model
+PNG_BLOCK = 40 << 20  # srlab's PNG encoder: a block of filtered rows (34 MiB measured), zlib
+BANDED_FORMATS = frozenset({"PNG"})  # written a band of rows at a time (at the model's scale)
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
@@ -100,7 +109,8 @@ class JobPlan:
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """Peak bytes of each phase of a job (without the process's own memory)."""
+    """Peak bytes of each phase of a job (without the process's own memory); a PNG written in
+    bands is written during the upscale phase, and counted there (write is then 0)."""
 
     read: int
     upscale: int
@@ -112,11 +122,20 @@ class MemoryEstimate:
         return max(self.read, self.upscale, self.resize, self.write) + SLACK
 
 
+def written_in_bands(output_format: str, size: tuple[int, int], native: tuple[int, int]) -> bool:
+    """Whether an output of `size` (width, height) is written a band of rows at a time as it is
+    upscaled: PNG at the model's own scale, `native` (a resize needs the whole image)."""
+    return output_format in BANDED_FORMATS and size == native
+
+
 def estimate_job(
     info: ImageInfo, plan: JobPlan, cost: ActivationCost, output_format: str, bit_depth: int
 ) -> MemoryEstimate:
     """The memory of upscaling the image `info` describes as `plan` says, then writing it in
     `output_format` ("PNG", "JPEG", ...) at `bit_depth` (8 or 16)."""
+    native = (info.width * plan.scale, info.height * plan.scale)
+    if written_in_bands(output_format, (plan.width, plan.height), native):
+        return _estimate_banded(info, plan, cost, bit_depth)
     colour = 1 if info.channels <= 2 else 3
     alpha = info.channels in (2, 4)
     decoded = info.decoded_bytes
@@ -136,7 +155,7 @@ def estimate_job(
     )
 
     resize = 0
-    if (plan.width, plan.height) != (info.width * plan.scale, info.height * plan.scale):
+    if (plan.width, plan.height) != native:
         middle = max(plan.height * info.width * plan.scale, plan.width * info.height * plan.scale)
         final = final_pixels * colour * FLOAT
         resize = decoded + 2 * rgb_out + 2 * middle * colour * FLOAT + 3 * final + alpha_out
@@ -148,11 +167,40 @@ def estimate_job(
     return MemoryEstimate(info.read_peak_bytes, upscale, resize, write)
 
 
+def _estimate_banded(
+    info: ImageInfo, plan: JobPlan, cost: ActivationCost, bit_depth: int
+) -> MemoryEstimate:
+    """A PNG written in bands while upscaling: one phase (counted as upscale) holds the
+    input, the noise maps and the sliding band, then the tile in flight or the band being
+    written."""
+    colour = 1 if info.channels <= 2 else 3
+    alpha = info.channels in (2, 4)
+    hr_width = info.width * plan.scale
+    hr_pixels = hr_width * info.height * plan.scale
+    band_rows = min(_window_side(plan, info.height), info.height) * plan.scale
+    band_pixels = band_rows * hr_width
+    band = band_pixels * plan.model_channels * FLOAT
+    noise = hr_pixels * FLOAT if plan.noise else 0
+    stats = 4 * hr_pixels * plan.model_channels * FLOAT if plan.global_stats else 0
+    gray_mean = band_pixels * FLOAT if colour == 1 else 0
+    # Alpha: MATLAB bicubic of the band's LR rows and 3 more each side (two intermediates).
+    alpha_band = 3 * (band_rows + 8 * plan.scale) * hr_width * FLOAT if alpha else 0
+    quantised = band_pixels * (colour + alpha) * bit_depth // 8
+    writing = gray_mean + alpha_band + quantised + PNG_BLOCK
+    upscale = info.decoded_bytes + noise + band + max(stats, tile_bytes(info, plan, cost), writing)
+    return MemoryEstimate(info.read_peak_bytes, upscale, 0, 0)
+
+
+def _window_side(plan: JobPlan, height: int) -> int:
+    """LR side of a tile's read window (the image's height when untiled)."""
+    return plan.tile + 2 * plan.context + plan.multiple - 1 if plan.tile else height
+
+
 def tile_bytes(info: ImageInfo, plan: JobPlan, cost: ActivationCost) -> int:
     """Host memory of one tile in flight: activations (off the device), its output, weights
     and blend temporaries, and the self-ensemble's sum."""
     if plan.tile:
-        side = plan.tile + 2 * plan.context + plan.multiple - 1
+        side = _window_side(plan, info.height)
         window = min(side, info.height) * min(side, info.width)
     else:
         window = info.height * info.width

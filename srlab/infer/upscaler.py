@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -14,16 +15,20 @@ from srlab.archs.calling import crop_noise, draw_noise, final_output, image_stat
 from srlab.infer.ensemble import self_ensemble
 from srlab.infer.options import UpscaleOptions
 from srlab.infer.precision import inference_dtype
-from srlab.infer.tiling import plan_tiles
+from srlab.infer.tiling import Tile, plan_tiles
 from srlab.io import DecodedImage
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel
+
+T = TypeVar("T")
+_ALPHA_MARGIN = 3  # LR rows around a band's alpha window: MATLAB bicubic enlarges from 6 taps
 
 
 class Upscaler:
     """Runs a model over an image tile by tile, holding only one tile's activations at a time.
 
-    The output is accumulated in a single float32 H·s × W·s × C array. Grayscale images go
+    The output is blended in a single float32 H·s × W·s × C array, or, by `stream`, in a band
+    of about one row of tiles that slides down the output as rows are finished. Grayscale images go
     through colour models as three equal channels and come back as their channel mean; alpha
     is upscaled separately with MATLAB bicubic (clamped), so transparency edges stay smooth
     and no network invents texture in them. The model's module is moved to the chosen device
@@ -93,6 +98,36 @@ class Upscaler:
             exif=image.exif,
         )
 
+    def stream(
+        self,
+        image: DecodedImage,
+        write: Callable[[Iterator[DecodedImage]], T],
+        on_tile: Callable[[], None] | None = None,
+        *,
+        tile: int | None = None,
+        on_retry: Callable[[int, int], None] | None = None,
+    ) -> T:
+        """Upscale `image` a band of output rows at a time: returns `write(bands)`.
+
+        `bands` yields DecodedImages of finished rows, top to bottom, as each row of tiles
+        completes: full width, with the channels, alpha (bicubic, as `upscale`), bit depth and
+        metadata `upscale` gives; together they are exactly `upscale`'s pixels. Only a band of
+        about one tile row is held, so `write` must be done with a band before asking for the
+        next (its memory is reused). When the model runs out of memory the exception passes
+        through `write` (which should drop what it wrote), then `write` is called again with
+        fresh bands at half the tile, and `on_retry(old_tile, new_tile)` is told.
+        """
+        lr = self._model_input(image.rgb)
+        height, width = lr.shape[-2:]
+
+        def attempt(tile: int) -> T:
+            rows = self._tile_rows(height, width, tile)
+            window = max(row[0].rows.read_stop - row[0].rows.read_start for row in rows)
+            blender = _Blender(window * self.scale, width * self.scale, lr.shape[0])
+            return write(self._image_bands(image, self._blend(lr, rows, blender, on_tile)))
+
+        return self._with_retries(attempt, tile, height, width, on_retry)
+
     def upscale_array(
         self,
         rgb: np.ndarray,
@@ -107,20 +142,51 @@ class Upscaler:
         non-zero one must be at least `min_tile`. When the model runs out of memory the image
         is started again with half the tile, and `on_retry(old_tile, new_tile)` is told.
         """
+        lr = self._model_input(rgb)
+        height, width = lr.shape[-2:]
+        s = self.scale
+
+        def attempt(tile: int) -> np.ndarray:
+            # The blender spans the whole output: its rows are the result, never moved.
+            blender = _Blender(height * s, width * s, lr.shape[0])
+            bands = self._blend(lr, self._tile_rows(height, width, tile), blender, on_tile)
+            if rgb.shape[2] == lr.shape[0]:
+                for _ in bands:
+                    pass
+                return blender.rows
+            gray = np.empty((height * s, width * s, 1), np.float32)
+            top = 0
+            for band in bands:
+                gray[top : top + len(band)] = band.mean(axis=2, keepdims=True)
+                top += len(band)
+            return gray
+
+        return self._with_retries(attempt, tile, height, width, on_retry)
+
+    def _model_input(self, rgb: np.ndarray) -> torch.Tensor:
+        """The C×H×W tensor the model reads (gray repeated to the model's channels)."""
         if rgb.ndim != 3 or rgb.shape[2] not in (1, 3):
             raise ValueError(f"expected an H×W×1 or H×W×3 array, got shape {rgb.shape}")
+        lr = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
+        return lr.expand(self.model.spec.in_channels, -1, -1) if rgb.shape[2] == 1 else lr
+
+    def _with_retries(
+        self,
+        attempt: Callable[[int], T],
+        tile: int | None,
+        height: int,
+        width: int,
+        on_retry: Callable[[int, int], None] | None,
+    ) -> T:
+        """`attempt(tile)`, again with half the tile each time the model runs out of memory."""
         tile = self.tile if tile is None else tile
         if tile and tile < self.min_tile:
             raise ValueError(f"tile {tile} is below this model's smallest, {self.min_tile}")
-        gray = rgb.shape[2] == 1
-        lr = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
-        if gray:
-            lr = lr.expand(self.model.spec.in_channels, -1, -1)
         while True:
             try:
-                out = self._upscale_tiles(lr, tile, on_tile)
+                return attempt(tile)
             except _ModelOutOfMemory as err:
-                smaller = self._smaller_tile(tile, *lr.shape[-2:])
+                smaller = self._smaller_tile(tile, height, width)
                 if smaller is None:
                     where = f"tiles of {tile} pixels" if tile else "the whole image"
                     raise TileMemoryError(
@@ -131,8 +197,6 @@ class Upscaler:
                 if on_retry is not None:
                     on_retry(tile, smaller)
                 tile = smaller
-                continue
-            return out.mean(axis=2, keepdims=True) if gray else out
 
     def _smaller_tile(self, tile: int, height: int, width: int) -> int | None:
         """Half the tile that ran out of memory, or None at the floor."""
@@ -141,36 +205,80 @@ class Upscaler:
             return None
         return max(effective // 2, self.min_tile)
 
-    def _upscale_tiles(
-        self, lr: torch.Tensor, tile: int, on_tile: Callable[[], None] | None
-    ) -> np.ndarray:
-        """The C×H×W input through the model tile by tile → H·s×W·s×C float32 in 0..1."""
+    def _tile_rows(self, height: int, width: int, tile: int) -> list[list[Tile]]:
+        """The tiles of an image, one list per row of tiles, top to bottom."""
+        overlap = self.context if tile else 0
+        tiles = plan_tiles(
+            height, width, tile or max(height, width), overlap, self.scale,
+            self.model.spec.size_multiple,
+        )
+        return [list(row) for _, row in itertools.groupby(tiles, key=lambda t: t.rows)]
+
+    def _blend(
+        self,
+        lr: torch.Tensor,
+        rows: list[list[Tile]],
+        blender: _Blender,
+        on_tile: Callable[[], None] | None,
+    ) -> Iterator[np.ndarray]:
+        """The C×H×W input through the model tile by tile, blended in `blender`: yields the
+        output rows (float32, model channels, clipped to 0..1) each row of tiles finishes,
+        which the next row of tiles does not reach (views into `blender`)."""
         height, width = lr.shape[-2:]
         s = self.scale
-        out = np.zeros((height * s, width * s, lr.shape[0]), dtype=np.float32)
-        overlap = self.context if tile else 0
         noise_maps = self._draw_noise(height, width)
         stats = self._image_statistics(lr)
-        tiles = plan_tiles(
-            height, width, tile or max(height, width), overlap, s, self.model.spec.size_multiple
-        )
-        for t in tiles:
-            rows = slice(t.rows.read_start, t.rows.read_stop)
-            cols = slice(t.cols.read_start, t.cols.read_stop)
-            maps = None
-            if noise_maps is not None:
-                maps = crop_noise(
-                    self.module, noise_maps, rows.start, cols.start, rows.stop - rows.start,
-                    cols.stop - cols.start,
-                )
-            sr = self._run(lr[:, rows, cols], maps, stats)
-            out_rows = slice(rows.start * s, rows.stop * s)
-            out_cols = slice(cols.start * s, cols.stop * s)
-            out[out_rows, out_cols] += sr * t.weights[:, :, None]
-            if on_tile is not None:
-                on_tile()
-        np.clip(out, 0.0, 1.0, out=out)
-        return out
+        for i, row in enumerate(rows):
+            blender.reserve(row[0].rows.read_stop * s)
+            for t in row:
+                self._add_tile(lr, t, noise_maps, stats, blender)
+                if on_tile is not None:
+                    on_tile()
+            finished = rows[i + 1][0].rows.read_start * s if i + 1 < len(rows) else height * s
+            if finished > blender.done:
+                yield blender.release(finished)
+
+    def _add_tile(
+        self,
+        lr: torch.Tensor,
+        t: Tile,
+        noise_maps: list[torch.Tensor] | None,
+        stats: dict[str, torch.Tensor],
+        blender: _Blender,
+    ) -> None:
+        """Run one tile and add its weighted output to the blender."""
+        rows = slice(t.rows.read_start, t.rows.read_stop)
+        cols = slice(t.cols.read_start, t.cols.read_stop)
+        maps = None
+        if noise_maps is not None:
+            maps = crop_noise(
+                self.module, noise_maps, rows.start, cols.start, rows.stop - rows.start,
+                cols.stop - cols.start,
+            )
+        sr = self._run(lr[:, rows, cols], maps, stats)
+        s = self.scale
+        out_cols = slice(cols.start * s, cols.stop * s)
+        blender.add(rows.start * s, out_cols, sr * t.weights[:, :, None])
+
+    def _image_bands(
+        self, image: DecodedImage, bands: Iterator[np.ndarray]
+    ) -> Iterator[DecodedImage]:
+        """Finished model-channel rows as bands of the output image: gray mean, alpha, metadata."""
+        top = 0
+        for rgb in bands:
+            stop = top + len(rgb)
+            yield DecodedImage(
+                rgb=rgb.mean(axis=2, keepdims=True) if image.is_gray else rgb,
+                alpha=None if image.alpha is None else upscale_alpha_rows(
+                    image.alpha, self.scale, top, stop
+                ),
+                bit_depth=image.bit_depth,
+                format=image.format,
+                path=None,
+                icc_profile=image.icc_profile,
+                exif=image.exif,
+            )
+            top = stop
 
     def _draw_noise(self, height: int, width: int) -> list[torch.Tensor] | None:
         """Unit noise maps for the whole image (None when the model takes none or W = 0)."""
@@ -211,6 +319,40 @@ class Upscaler:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
             raise _ModelOutOfMemory from err
+
+
+class _Blender:
+    """Output rows being blended from tiles: a window of `capacity` output rows that slides
+    down as rows are finished (with the whole output's height it never moves, and `rows` is
+    the result). Rows from `done` on may still receive tiles; rows before it were released."""
+
+    def __init__(self, capacity: int, width: int, channels: int) -> None:
+        self.rows = np.zeros((capacity, width, channels), dtype=np.float32)
+        self.base = 0  # the output row held in rows[0]
+        self.done = 0  # output rows before this one have been released
+        self.reached = 0  # output rows from this one on hold nothing yet
+
+    def reserve(self, stop: int) -> None:
+        """Make output rows `done`..`stop` addressable, sliding the window down if needed."""
+        if stop - self.base > len(self.rows):
+            keep, shift = self.reached - self.done, self.done - self.base
+            for i in range(0, keep, shift):  # chunks no longer than the shift never overlap
+                n = min(shift, keep - i)
+                self.rows[i : i + n] = self.rows[shift + i : shift + i + n]
+            self.rows[keep : self.reached - self.base] = 0
+            self.base = self.done
+        self.reached = max(self.reached, stop)
+
+    def add(self, top: int, cols: slice, values: np.ndarray) -> None:
+        """Add `values` to the output rows from `top` on, columns `cols`."""
+        self.rows[top - self.base : top - self.base + len(values), cols] += values
+
+    def release(self, stop: int) -> np.ndarray:
+        """Output rows `done`..`stop`, finished: clipped to 0..1 in place, a view."""
+        band = self.rows[self.done - self.base : stop - self.base]
+        np.clip(band, 0.0, 1.0, out=band)
+        self.done = stop
+        return band
 
 
 class TileMemoryError(MemoryError):
@@ -260,3 +402,13 @@ def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
     """Alpha plane enlarged with MATLAB bicubic and clamped to 0..1."""
     out = imresize(torch.from_numpy(np.ascontiguousarray(alpha, np.float32))[None], scale=scale)
     return out[0].clamp_(0.0, 1.0).numpy()
+
+
+def upscale_alpha_rows(alpha: np.ndarray, scale: int, top: int, stop: int) -> np.ndarray:
+    """Output rows `top`..`stop` of `upscale_alpha(alpha, scale)`, made from only the LR rows
+    they need: bicubic's taps reach at most 3 LR rows beyond a band, so the window's cut edges
+    (mirrored by imresize) are never read."""
+    first = max(0, top // scale - _ALPHA_MARGIN)
+    last = min(alpha.shape[0], -(-stop // scale) + _ALPHA_MARGIN)
+    window = upscale_alpha(alpha[first:last], scale)
+    return window[top - first * scale : stop - first * scale]

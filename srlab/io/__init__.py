@@ -14,7 +14,12 @@ from srlab.io.probe import ImageInfo, probe_image
 from srlab.io.read import DEFAULT_MAX_PIXELS, READ_FORMATS, from_pil, read_image
 from srlab.io.temp_files import remove_stale_temp_files
 from srlab.io.walk import find_images
-from srlab.io.write import SUPPORTED_SUFFIXES, output_format_for, write_image
+from srlab.io.write import (
+    SUPPORTED_SUFFIXES,
+    output_format_for,
+    write_image,
+    write_png_streamed,
+)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -39,4 +44,5 @@ __all__ = [
     "to_array",
     "to_pil",
     "write_image",
+    "write_png_streamed",
 ]

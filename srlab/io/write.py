@@ -3,15 +3,19 @@
 The format comes from the suffix. The output keeps the image's bit depth where the
 format allows it (PNG, TIFF), its alpha (PNG, WebP, TIFF; refused for JPEG/BMP unless
 dropped explicitly), grayscale (except WebP, which has none) and its ICC profile
-and EXIF where the format carries them. Every write goes through atomic_write.
+and EXIF where the format carries them. PNG is written by srlab's own encoder
+(`srlab.io.png`), which can also take an image a band of rows at a time
+(`write_png_streamed`), so an output too large to hold in memory is encoded as it is made.
+Every write goes through atomic_write.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import tifffile
@@ -20,7 +24,7 @@ from srlab.io.atomic import atomic_write
 from srlab.io.errors import ImageWriteError, OutputExistsError, OutputWriteError
 from srlab.io.image import DecodedImage, to_array, to_pil
 from srlab.io.metadata import EXIF_HEADER, icc_fits
-from srlab.io.png16 import write_png16
+from srlab.io.png import PngWriter
 from srlab.io.tiff_exif import append_exif
 
 _FORMAT_BY_SUFFIX = {
@@ -79,21 +83,88 @@ def write_image(
     except ValueError as exc:
         raise ImageWriteError(path, str(exc)) from exc
     prepared = _prepare(path, img, fmt, bit_depth=bit_depth or img.bit_depth, drop_alpha=drop_alpha)
+    if fmt == "PNG":  # srlab's encoder, whole or in bands: the same file
+        return write_png_streamed(path, prepared.height, [prepared], overwrite=overwrite)
     encode = _ENCODERS[fmt]
 
     def write(tmp: Path) -> None:
-        try:
+        with _encoding_errors(path, fmt):
             encode(tmp, prepared, quality)
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise ImageWriteError(path, f"{fmt} encoding failed: {reason}") from exc
 
+    return _write_atomically(path, write, overwrite)
+
+
+def write_png_streamed(
+    path: str | Path, height: int, bands: Iterable[DecodedImage], *, overwrite: bool = False
+) -> Path:
+    """Write an image that arrives as bands of rows as a PNG, atomically; return ``path``.
+
+    ``bands``: DecodedImages of the image's rows, top to bottom, ``height`` rows in all, each
+    the full width with the same channels, bit depth and metadata (the first band's ICC profile
+    and EXIF are written). Each band is quantised as `write_image` would the whole image, so the
+    file decodes to the same pixels, and encoded before the next is asked for: only one band is
+    ever held here. Errors as `write_image`'s; an exception raised by ``bands`` itself passes
+    through unchanged, and whatever the failure no file and no temporary file are left.
+    """
+    path = Path(path)
+    try:
+        fmt = output_format_for(path)
+    except ValueError as exc:
+        raise ImageWriteError(path, str(exc)) from exc
+    if fmt != "PNG":
+        raise ImageWriteError(path, f"only PNG is written a band of rows at a time, not {fmt}")
+    prepared = (_prepare(path, b, fmt, bit_depth=b.bit_depth, drop_alpha=False) for b in bands)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            _encode_png_bands(path, out, height, prepared)
+
+    return _write_atomically(path, write, overwrite)
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None], overwrite: bool) -> Path:
+    """atomic_write, with filesystem failures reported as ImageWriteError."""
     try:
         return atomic_write(path, write, overwrite=overwrite)
     except (ImageWriteError, OutputExistsError):
         raise
     except OutputWriteError as exc:  # a filesystem failure, while writing an image
         raise ImageWriteError(exc.path, exc.reason) from exc
+
+
+@contextlib.contextmanager
+def _encoding_errors(path: Path, fmt: str) -> Iterator[None]:
+    """Report an encoder's OSError or ValueError as ImageWriteError naming ``path``."""
+    try:
+        yield
+    except ImageWriteError:
+        raise
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ImageWriteError(path, f"{fmt} encoding failed: {reason}") from exc
+
+
+def _encode_png_bands(
+    path: Path, out: BinaryIO, height: int, bands: Iterable[DecodedImage]
+) -> None:
+    """Quantise and encode prepared bands into ``out``; errors of the encoder (not of
+    ``bands``) become ImageWriteError naming ``path``."""
+    png: PngWriter | None = None
+    for band in bands:
+        with _encoding_errors(path, "PNG"):
+            samples = to_array(band, np.uint16 if band.bit_depth == 16 else np.uint8)
+            if png is None:
+                png = PngWriter(
+                    out, width=band.width, height=height,
+                    channels=band.rgb.shape[2] + band.has_alpha, bit_depth=band.bit_depth,
+                    icc_profile=band.icc_profile, exif=band.exif,
+                )
+            png.write(samples)
+            del samples
+    with _encoding_errors(path, "PNG"):
+        if png is None:
+            raise ValueError("no rows were given")
+        png.finish()
 
 
 def _prepare(
@@ -137,13 +208,6 @@ def _metadata(img: DecodedImage) -> dict[str, bytes]:
     """Pillow save options for the metadata the image carries."""
     options = {"icc_profile": img.icc_profile, "exif": img.exif}
     return {key: value for key, value in options.items() if value}
-
-
-def _write_png(tmp: Path, img: DecodedImage, quality: int) -> None:
-    if img.bit_depth == 16:
-        write_png16(tmp, _samples16(img), icc_profile=img.icc_profile, exif=img.exif)
-    else:
-        to_pil(img).save(tmp, "PNG", **_metadata(img))
 
 
 def _write_tiff(tmp: Path, img: DecodedImage, quality: int) -> None:
@@ -191,7 +255,6 @@ def _write_bmp(tmp: Path, img: DecodedImage, quality: int) -> None:
 
 
 _ENCODERS: dict[str, Callable[[Path, DecodedImage, int], None]] = {
-    "PNG": _write_png,
     "TIFF": _write_tiff,
     "JPEG": _write_jpeg,
     "WEBP": _write_webp,

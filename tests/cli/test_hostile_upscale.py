@@ -79,21 +79,24 @@ sys.exit(code)
 
 
 def test_bombs_are_refused_under_a_memory_cap_before_anything_large_is_allocated(tmp_path):
+    """At x16 even the PNG written in bands of rows needs more than the cap: a band of one
+    row of the smallest tiles is 1024 rows of 160000 pixels."""
     folder = tmp_path / "in"
     folder.mkdir()
     png = _png_bomb(folder / "bomb.png")
     jpeg = _jpeg_bomb(folder / "bomb.jpg")
     assert png.stat().st_size < 20_000 and jpeg.stat().st_size < 1_000
     command = [sys.executable, "-c", _PEAK_RSS, "upscale", str(folder), "-o", str(tmp_path / "out"),
-               "--scale", "4", "--max-memory", "2G", *FAST]
+               "--scale", "16", "--max-memory", "2G", *FAST]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr  # two images failed
     lines = result.stderr.splitlines()
     png_line = next(line for line in lines if "bomb.png" in line)
     assert png_line.startswith("error: cannot upscale ")
     assert "--max-memory allows 2.0 GiB" in png_line
+    assert "(this PNG is already written in bands of rows)" in png_line
     needed = float(png_line.split("needs about ")[1].split(" GiB")[0])
-    assert needed > 19
+    assert needed > 2  # the band alone: 1024 x 160000 x 3 x 4 bytes = 1.8 GiB
     assert any("bomb.jpg" in line and line.startswith("error: cannot read") for line in lines)
     peak = int(lines[-1].split()[1])
     # vs ~24 GiB if it had run. Alone the child peaks below 1.5 GiB; once, in the full parallel
@@ -101,6 +104,21 @@ def test_bombs_are_refused_under_a_memory_cap_before_anything_large_is_allocated
     assert peak < 6 * 2**30, f"peak RSS {peak / 2**20:.0f} MiB"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
+
+def test_a_bomb_made_whole_for_another_format_is_refused_saying_only_png_is_banded(
+    tmp_path, capsys
+):
+    """At x4 the PNG bomb would fit in bands; as JPEG (made whole) it needs 24 GiB."""
+    png = _png_bomb(tmp_path / "bomb.png")
+    out = tmp_path / "out"
+    args = ["upscale", str(png), "-o", str(out), "--format", "jpg", "--scale", "4",
+            "--max-memory", "2G", *FAST]
+    assert main(args) == 1
+    line = next(line for line in _stderr_lines(capsys) if line.startswith("error:"))
+    assert line.startswith("error: cannot upscale ") and "40000x40000 gray" in line
+    assert float(line.split("needs about ")[1].split(" GiB")[0]) > 19
+    assert line.endswith("(only PNG is written in bands of rows; JPEG needs the whole image)")
+    assert not out.exists() or not any(out.iterdir())
 
 
 # --- an input is never written ---------------------------------------------------------------
@@ -199,15 +217,16 @@ def test_an_output_folder_that_links_outside_out_is_refused(tmp_path, capsys):
 
 _SLOW_WRITER = """
 import sys, time
+from pathlib import Path
 import srlab.io.write as write
-encode = write._ENCODERS["PNG"]
+encode = write._encode_png_bands
 
-def slow(tmp, img, quality):  # the third image's encoder hangs after writing its temp file
-    encode(tmp, img, quality)
-    if tmp.name.startswith(".c."):
+def slow(path, out, height, bands):  # the third image's encoder hangs after writing its temp file
+    encode(path, out, height, bands)
+    if Path(out.name).name.startswith(".c."):
         time.sleep(120)
 
-write._ENCODERS["PNG"] = slow
+write._encode_png_bands = slow
 from srlab.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """

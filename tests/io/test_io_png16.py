@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srlab.io.png16 import write_png16
+from srlab.io.png import write_png16
 
 RNG = np.random.default_rng(3)
 
