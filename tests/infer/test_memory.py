@@ -174,16 +174,16 @@ print(json.dumps({"used": status("VmHWM:") - before, "estimate": need.peak}))
 
 
 @pytest.mark.parametrize(
-    ("model", "scale", "mode"),
-    [("bicubic", "4", "RGB"), ("bicubic", "2.5", "RGBA"), ("srrescgan-real-x4", "4", "L"),
-     ("gmgbp-r3", "4", "RGB")],
+    ("model", "scale", "mode", "side"),
+    [("bicubic", "4", "RGB", 400), ("bicubic", "2.5", "RGBA", 400),
+     ("srrescgan-real-x4", "4", "L", 96), ("gmgbp-r3", "4", "RGB", 64),
+     ("bicubic", "4", "RGBA", 1200)],  # two rows of 512-pixel tiles: the PNG's band slides
 )
-def test_the_estimate_bounds_the_measured_peak(tmp_path, model, scale, mode):
+def test_the_estimate_bounds_the_measured_peak(tmp_path, model, scale, mode, side):
     """Run a real job in a fresh process and compare its peak resident memory with the
     estimate: the estimate must cover it without being wildly above."""
     rng = np.random.default_rng(0)
     channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
-    side = {"bicubic": 400, "srrescgan-real-x4": 96, "gmgbp-r3": 64}[model]
     pixels = (rng.random((side * 3 // 4, side, channels)) * 255).astype(np.uint8)
     source = tmp_path / "in.png"
     Image.fromarray(pixels.squeeze(), mode).save(source)
@@ -196,3 +196,37 @@ def test_the_estimate_bounds_the_measured_peak(tmp_path, model, scale, mode):
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["used"] <= figures["estimate"] <= 8 * figures["used"] + (128 << 20), figures
 
+
+def test_a_png_at_the_model_scale_counts_a_band_not_the_whole_output():
+    """Written in bands, a PNG needs about one row of tiles' output where a JPEG, a TIFF or a
+    resized PNG needs the whole output several times over; the band grows with the tile."""
+    upscaler = Upscaler(allocator_model(400))
+    photo = info(4000, 3000, channels=4)
+    native, resized = (8000, 6000), (7999, 5999)
+
+    def estimate(tile: int, size: tuple[int, int], output: tuple[str, int]):
+        return budget.estimate(photo, upscaler, tile, size, output)
+
+    banded = estimate(64, native, ("PNG", 16))
+    whole_output = 8000 * 6000 * 4 * 4  # float32 RGBA: what the whole-image paths hold at least
+    assert banded.write == 0 and banded.upscale < whole_output / 2
+    assert banded.peak == banded.read + memory.SLACK  # decoding the input is now the largest
+    for other in [estimate(64, native, ("TIFF", 16)), estimate(64, resized, ("PNG", 16))]:
+        assert other.peak > whole_output
+    smaller, larger = estimate(32, native, ("PNG", 16)), estimate(128, native, ("PNG", 16))
+    assert smaller.upscale < banded.upscale < larger.upscale
+    assert memory.written_in_bands("PNG", native, native)
+    assert not memory.written_in_bands("PNG", resized, native)
+    assert not memory.written_in_bands("JPEG", native, native)
+
+
+def test_a_png_too_large_even_in_bands_is_refused_saying_so():
+    upscaler = Upscaler(load_model("bicubic", scale=16))
+    bomb = info(10_000, 10_000, channels=1)
+    job = (Path("bomb.png"), bomb, upscaler, (160_000, 160_000))
+    with pytest.raises(JobMemoryError) as refused:
+        fit_tile(*job, ("PNG", 8), 2 * GIB)
+    assert str(refused.value).endswith("(this PNG is already written in bands of rows)")
+    with pytest.raises(JobMemoryError) as refused:
+        fit_tile(*job[:3], (159_999, 159_999), ("PNG", 8), 2 * GIB)
+    assert "only at the model's own scale, not resized" in str(refused.value)

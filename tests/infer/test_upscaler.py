@@ -1,5 +1,7 @@
 """Whole-image upscaling: tiled equals untiled, memory bounded by the tile, gray and alpha."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ from torch import nn
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.infer import upscaler as upscaler_module
 from srlab.infer.tiling import plan_tiles
-from srlab.infer.upscaler import TileMemoryError, Upscaler
+from srlab.infer.upscaler import TileMemoryError, Upscaler, upscale_alpha, upscale_alpha_rows
 from srlab.io import DecodedImage
 from srlab.ops.resize import imresize
 from srlab.zoo import LoadedModel, load_model
@@ -269,3 +271,99 @@ def test_unaligned_windows_would_shift_the_unshuffle_grid(monkeypatch):
     monkeypatch.setattr(upscaler_module, "plan_tiles", lambda *args: plan_tiles(*args[:5]))
     unaligned = Upscaler(model, tile=100, tile_overlap=45).upscale_array(lr)
     assert np.abs(unaligned - whole).max() > 0.01
+
+
+# --- streaming: finished rows handed out in bands as each row of tiles completes ------------
+
+
+def _copies(bands) -> list[DecodedImage]:
+    """A `write` for `Upscaler.stream` that keeps copies (a band's memory is reused)."""
+    return [replace(b, rgb=b.rgb.copy(), alpha=None if b.alpha is None else b.alpha.copy())
+            for b in bands]
+
+
+STREAM_CASES = {
+    # name: (model, tile, overlap, LR shape)
+    "bicubic x3, RGBA": (lambda: load_model("bicubic", scale=3), 16, 6, (45, 61, 3)),
+    "bicubic x4, gray + alpha": (lambda: load_model("bicubic", scale=4), 20, 8, (70, 33, 1)),
+    "network x2": (local_model, 16, 8, (50, 70, 3)),
+    "unshuffling x2, multiple 2": (tiny_rrdbnet_x2, 100, 45, (157, 203, 3)),
+    "rows sharing their window start": (lambda: load_model("bicubic", scale=2), 64, 32,
+                                        (65, 30, 3)),
+    "whole image": (lambda: load_model("bicubic", scale=2), 0, 16, (23, 17, 3)),
+}
+
+
+@pytest.mark.parametrize("case", list(STREAM_CASES))
+def test_streamed_bands_are_the_whole_image_bit_for_bit(case):
+    make_model, tile, overlap, shape = STREAM_CASES[case]
+    rng = np.random.default_rng(2)
+    rgb = photo(shape[0], shape[1], c=shape[2])
+    alpha = rng.random(shape[:2], dtype=np.float32) if case != "network x2" else None
+    image = DecodedImage(rgb, alpha, 16, "PNG", None, icc_profile=b"icc", exif=b"Exif\0\0x")
+    upscaler = Upscaler(make_model(), tile=tile, tile_overlap=overlap)
+    whole = upscaler.upscale(image)
+    bands = upscaler.stream(image, _copies)
+    np.testing.assert_array_equal(np.concatenate([b.rgb for b in bands]), whole.rgb)
+    if alpha is not None:
+        np.testing.assert_array_equal(np.concatenate([b.alpha for b in bands]), whole.alpha)
+    assert all(
+        (b.bit_depth, b.icc_profile, b.exif, b.width) == (16, b"icc", b"Exif\0\0x", whole.width)
+        for b in bands
+    )
+    # Memory: a band is at most one row of tiles' output window high.
+    s, context = upscaler.scale, upscaler.context
+    window = tile + 2 * context + upscaler.model.spec.size_multiple - 1 if tile else shape[0]
+    assert max(b.height for b in bands) <= window * s
+    assert len(bands) > 1 or not tile or case == "rows sharing their window start"
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4, 16])
+def test_alpha_of_a_band_is_the_whole_alpha_bit_for_bit(scale):
+    alpha = np.random.default_rng(scale).random((29, 13), dtype=np.float32)
+    whole = upscale_alpha(alpha, scale)
+    height = 29 * scale
+    cuts = [(0, 1), (0, height), (5, 6 * scale + 1), (height - 3, height), (2 * scale, 9 * scale)]
+    for top, stop in cuts:
+        np.testing.assert_array_equal(upscale_alpha_rows(alpha, scale, top, stop), whole[top:stop])
+
+
+class RunsOutLater(Picky):
+    """Picky, but only from its third call on: the first row of tiles is already finished
+    (and handed out) when it runs out of memory."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.sides) < 2:
+            self.sides.append(max(x.shape[-2:]))
+            return self.blur(x).repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+        return super().forward(x)
+
+
+def test_running_out_of_memory_while_streaming_restarts_the_write_at_half_the_tile():
+    lr = photo(90, 70)
+    image = DecodedImage(lr, None, 8, "PNG", None)
+    whole = Upscaler(picky_model(10_000, MemoryError()), tile=0).upscale(image)
+    spec = ModelSpec(scales=(2,), receptive_radius=4)
+    model = LoadedModel("later", "later", 2, RunsOutLater(40, MemoryError()), spec)
+    attempts: list[list[DecodedImage]] = []
+    ended: list[str] = []
+
+    def write(bands) -> list[DecodedImage]:
+        attempts.append([])
+        try:
+            for band in bands:
+                attempts[-1].append(replace(band, rgb=band.rgb.copy()))
+        except Exception as err:
+            ended.append(type(err).__name__)  # what a file writer would see before cleaning up
+            raise
+        ended.append("finished")
+        return attempts[-1]
+
+    retries = []
+    result = Upscaler(model, tile=40, tile_overlap=8).stream(
+        image, write, on_retry=lambda old, new: retries.append((old, new))
+    )
+    assert retries == [(40, 20)]
+    assert len(attempts) == 2 and len(attempts[0]) == 1  # a band had been handed out
+    assert ended == ["_ModelOutOfMemory", "finished"]
+    assert np.abs(np.concatenate([b.rgb for b in result]) - whole.rgb).max() < 1e-5
