@@ -213,10 +213,12 @@ def tile_bytes(info: ImageInfo, plan: JobPlan, cost: ActivationCost) -> int:
 
 
 def _encoding_bytes(output_format: str, bit_depth: int, pixels: int, samples: int) -> int:
-    """The integer copy of the image and the encoder's own copies."""
-    if bit_depth == 16 and output_format in ("PNG", "TIFF"):
-        copies = 2 if output_format == "PNG" else 3  # to_array, byte swap (PNG) or predictor
-        return samples * 2 * copies
+    """The integer copy of the image and the encoder's own copies (srlab's PNG encoder filters
+    a block of rows at a time)."""
+    if output_format == "PNG":
+        return samples * bit_depth // 8 + PNG_BLOCK
+    if bit_depth == 16 and output_format == "TIFF":
+        return samples * 2 * 3  # to_array, then the predictor's and the encoder's copies
     per_pixel = 8 if output_format == "WEBP" else 4
     return samples + pixels * per_pixel
 
