@@ -59,7 +59,8 @@ class KeyMap:
 def mismatches(
     expected: Mapping[str, tuple[int, ...]], given: Mapping[str, torch.Tensor]
 ) -> str | None:
-    """One line naming the missing, unexpected and mis-shaped keys; None when all fit."""
+    """One line naming the missing, unexpected and mis-shaped keys (the first `SHOWN` of each
+    kind, then how many more); None when all fit."""
     missing = sorted(set(expected) - set(given))
     unexpected = sorted(set(given) - set(expected))
     shapes = sorted(
@@ -68,8 +69,17 @@ def mismatches(
         if k in expected and tuple(v.shape) != tuple(expected[k])
     )
     problems = [
-        f"{label}: {', '.join(items)}"
+        f"{label}: {_first(items)}"
         for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
         if items
     ]
     return "; ".join(problems) or None
+
+
+SHOWN = 8  # keys named per kind of mismatch: a whole network's keys would fill a screen
+
+
+def _first(items: list[str]) -> str:
+    """The first SHOWN items, then "and N more" when there are more."""
+    shown = ", ".join(items[:SHOWN])
+    return shown if len(items) <= SHOWN else f"{shown} and {len(items) - SHOWN} more"

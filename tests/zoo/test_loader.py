@@ -129,3 +129,16 @@ def test_pretrained_weights_load_from_an_authors_release(shared_dir):
     assert module.alpha.item() == pytest.approx(9.0099, abs=1e-3)
     with pytest.raises(ModelLoadError, match="no such weights file"):
         load_weights(shared_dir / "nope.safetensors", module, ARCHITECTURES["srrescgan"])
+
+
+def test_a_whole_network_of_wrong_keys_is_named_in_a_short_line(tmp_path):
+    """A checkpoint of a deeper build names the first unexpected keys and counts the rest."""
+    state = TinyNet().state_dict() | {f"deep.{i}.weight": torch.zeros(1) for i in range(30)}
+    path = tmp_path / "deeper.safetensors"
+    save_file(state, str(path), metadata={"srlab": json.dumps({"arch": "tiny", "options": {}})})
+    with pytest.raises(ModelLoadError) as err:
+        load_model(path, registry=REGISTRY)
+    message = str(err.value)
+    assert "unexpected: deep.0.weight, deep.1.weight" in message
+    assert "and 22 more" in message and "deep.29.weight" not in message
+    assert "\n" not in message and len(message) < 400
