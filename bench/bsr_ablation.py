@@ -205,7 +205,8 @@ class Summary:
 @dataclass(frozen=True)
 class Comparison:
     """A variant's PSNR-Y against the reference: the difference of means with Welch's t test
-    (the criterion), and the same-seed differences with a paired t test (NaN where undefined)."""
+    (the criterion), the same-seed differences with a paired t test (NaN where undefined), and
+    of the same-seed image pairs, how many the variant scores higher on."""
 
     variant: str
     difference: float
@@ -213,6 +214,8 @@ class Comparison:
     paired_mean: float
     paired_sd: float
     paired_p: float
+    images_above: int
+    images_compared: int
 
 
 def sample_sd(values: Sequence[float]) -> float:
@@ -229,7 +232,17 @@ def summarise(results: Sequence[RunResult], variants: Sequence[str]) -> list[Sum
     return out
 
 
-def compare(results: Sequence[RunResult], variant: str) -> Comparison:
+def run_folder(work: Path, variant: str, seed: int) -> Path:
+    return work / variant / f"seed{seed}"
+
+
+def image_scores(work: Path, variant: str, seed: int) -> dict[str, float]:
+    """A run's dev PSNR-Y per image, from its dev.csv."""
+    with (run_folder(work, variant, seed) / "dev.csv").open(newline="", encoding="utf-8") as f:
+        return {row["image"]: float(row["psnr_y"]) for row in csv.DictReader(f)}
+
+
+def compare(results: Sequence[RunResult], variant: str, work: Path) -> Comparison:
     from scipy import stats
 
     def by_seed(name: str) -> dict[int, float]:
@@ -247,7 +260,13 @@ def compare(results: Sequence[RunResult], variant: str) -> Comparison:
     if len(paired) > 1 and sample_sd(paired) > 0:
         paired_p = float(stats.ttest_1samp(paired, 0.0).pvalue)
     mean = statistics.fmean(paired) if paired else math.nan
-    return Comparison(variant, difference, welch_p, mean, sample_sd(paired), paired_p)
+    above = compared = 0
+    for seed in seeds:
+        mine, theirs = image_scores(work, variant, seed), image_scores(work, REFERENCE, seed)
+        above += sum(mine[name] > theirs[name] for name in theirs)
+        compared += len(theirs)
+    return Comparison(variant, difference, welch_p, mean, sample_sd(paired), paired_p, above,
+                      compared)
 
 
 @dataclass(frozen=True)
@@ -322,12 +341,12 @@ def write_summary(out: Path, summaries: Sequence[Summary],
                   comparisons: dict[str, Comparison]) -> None:
     header = ["variant", "runs", "psnr_y_mean", "psnr_y_sd", "ssim_y_mean", "ssim_y_sd",
               "psnr_y_diff_vs_reference", "welch_p", "paired_diff_mean", "paired_diff_sd",
-              "paired_p"]
+              "paired_p", "images_above_reference", "images_compared"]
     rows = []
     for s in summaries:
         c = comparisons.get(s.variant)
-        tail = ([c.difference, c.welch_p, c.paired_mean, c.paired_sd, c.paired_p] if c
-                else [""] * 5)
+        tail = ([c.difference, c.welch_p, c.paired_mean, c.paired_sd, c.paired_p,
+                 c.images_above, c.images_compared] if c else [""] * 7)
         rows.append([s.variant, s.runs, s.psnr_y_mean, s.psnr_y_sd, s.ssim_y_mean, s.ssim_y_sd,
                      *tail])
     write_rows(out / "summary.csv", header, rows)
@@ -381,23 +400,25 @@ def results_markdown(cfg, results: Sequence[RunResult], summaries: Sequence[Summ
         f" {'; '.join(hardware)}, sharing the machine with other jobs.",
         "",
         "| variant | runs | dev PSNR-Y (dB), mean ± sd | SSIM-Y, mean ± sd | Δ PSNR-Y vs (b) |"
-        " Welch p | same-seed Δ, mean ± sd | paired p | the slides' Δ |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " Welch p | same-seed Δ, mean ± sd | paired p | same-seed images above (b) |"
+        " the slides' Δ |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         row = [VARIANTS[s.variant].label, str(s.runs), plus_minus(s.psnr_y_mean, s.psnr_y_sd, 3),
                plus_minus(s.ssim_y_mean, s.ssim_y_sd, 4)]
         c = comparisons.get(s.variant)
         if c is None:
-            row += ["reference", "", "", ""]
+            row += ["reference", "", "", "", ""]
         else:
-            row += [f"{c.difference:+.3f}", number(c.welch_p, ".2f"),
-                    plus_minus(c.paired_mean, c.paired_sd, 3), number(c.paired_p, ".2f")]
+            row += [f"{c.difference:+.3f}", number(c.welch_p, ".3f"),
+                    plus_minus(c.paired_mean, c.paired_sd, 3), number(c.paired_p, ".3f"),
+                    f"{c.images_above} / {c.images_compared}"]
         slides = VARIANTS[s.variant].slides
         row.append("" if slides is None else f"{slides:+.2f}")
         lines.append("| " + " | ".join(row) + " |")
     lines += [
-        f"| bicubic | | {bicubic.bicubic_psnr_y:.3f} | {bicubic.bicubic_ssim_y:.4f} | | | | | |",
+        f"| bicubic | | {bicubic.bicubic_psnr_y:.3f} | {bicubic.bicubic_ssim_y:.4f} | | | | | | |",
         "",
         "sd: the sample standard deviation over seeds (n − 1). The slides' Δ: the PSNR"
         " differences of the slides' ablation (Kong 2020: BSR 32.20 dB, without RFS 32.15, L2"
@@ -432,12 +453,17 @@ def verdict(
         first = f"**Verdict.** Differences from (b) that exceed the noise: {found}."
     else:
         first = "**Verdict.** No difference from (b) exceeds the noise (Welch p ≥ 0.05 for all)."
+    count = len(comparisons)
+    if beyond and count > 1:
+        strict = [VARIANTS[c.variant].label for c in beyond if c.welch_p < ALPHA / count]
+        first += (f" Corrected for the {count} comparisons (Bonferroni: p < {ALPHA / count:.3f}),"
+                  f" {'remaining: ' + ', '.join(strict) if strict else 'none remains'}.")
     if paired:
         found = ", ".join(f"{VARIANTS[c.variant].label} ({c.paired_mean:+.3f} dB, p ="
                           f" {c.paired_p:.3f})" for c in paired)
         first += f" The paired test finds p < {ALPHA:g} for {found}."
     else:
-        first += f" Nor does the paired test (p ≥ {ALPHA:g} for all)."
+        first += f" The paired test finds p ≥ {ALPHA:g} for all."
     r = resolved
     smallest = r.smallest_visible
     if smallest > 0.10:
@@ -503,8 +529,8 @@ def plot(out: Path, results: Sequence[RunResult], variants: Sequence[str]) -> No
     save_figure(fig, out / "psnr-y.png", overwrite=True)
 
 
-def report(out: Path, base_cfg, results: Sequence[RunResult], variants: Sequence[str],
-           seeds: Sequence[int], images: int) -> None:
+def report(out: Path, work: Path, base_cfg, results: Sequence[RunResult],
+           variants: Sequence[str], seeds: Sequence[int], images: int) -> None:
     """Every file of OUT, from the finished runs."""
     from srlab.archs import ARCHITECTURES
 
@@ -512,7 +538,7 @@ def report(out: Path, base_cfg, results: Sequence[RunResult], variants: Sequence
     write_configs(out, base_cfg, variants, seeds)
     write_metrics(out, results)
     summaries = summarise(results, variants)
-    comparisons = {v: compare(results, v) for v in variants if v != REFERENCE}
+    comparisons = {v: compare(results, v, work) for v in variants if v != REFERENCE}
     if REFERENCE not in variants:
         comparisons = {}
     write_summary(out, summaries, comparisons)
@@ -567,12 +593,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for seed in args.seeds:
                 cfg = run_config(BASE_CONFIG, args.settings, variant, seed, args.train)
                 started = time.perf_counter()
-                result = run_one(cfg, variant, work / variant / f"seed{seed}", pairs)
+                result = run_one(cfg, variant, run_folder(work, variant, seed), pairs)
                 print(f"{variant} seed {seed}: dev PSNR-Y {result.psnr_y:.3f} dB, SSIM-Y"
                       f" {result.ssim_y:.4f} ({time.perf_counter() - started:.0f} s here)",
                       flush=True)
                 results.append(result)
-        report(out, base, results, variants, args.seeds, len(pairs))
+        report(out, work, base, results, variants, args.seeds, len(pairs))
     except ValueError as exc:  # ConfigError, EvalError and the run-folder checks: one line
         print(f"bsr_ablation: error: {exc}", file=sys.stderr)
         return 255

@@ -108,6 +108,15 @@ def test_summary_and_table_follow_from_the_metrics(study):
     assert float(c["paired_diff_mean"]) == pytest.approx(np.mean(paired), abs=1e-12)
     assert 0 <= float(c["welch_p"]) <= 1
     assert summary["b-rfs-l2l1lp"]["psnr_y_diff_vs_reference"] == ""
+    above = 0
+    for seed in SEEDS:
+        dev = {v: {r["image"]: float(r["psnr_y"])
+                   for r in _rows(root / "work" / v / f"seed{seed}" / "dev.csv")}
+               for v in VARIANTS}
+        assert len(dev["c-rfs-l2"]) == 3
+        above += sum(dev["c-rfs-l2"][k] > dev["b-rfs-l2l1lp"][k] for k in dev["b-rfs-l2l1lp"])
+    assert (int(c["images_above_reference"]), int(c["images_compared"])) == (above, 3 * len(SEEDS))
+    assert f"{above} / {3 * len(SEEDS)}" in text
     assert f"{difference:+.3f}" in text and "**Verdict.**" in text
 
 
