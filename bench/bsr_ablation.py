@@ -391,7 +391,7 @@ def results_markdown(cfg, results: Sequence[RunResult], summaries: Sequence[Summ
         " p = 1.5, α and β 1 or 0 as the variant says.",
         f"- Seeds {', '.join(map(str, seeds))}: the config's `seed`, which sets the initial"
         " weights and the patch draws. With the same seed every variant starts from the same"
-        " weights, and the three RFS variants also see the same batches.",
+        " weights, and the RFS variants also see the same batches.",
         f"- Evaluation: the evaluation protocol (`srlab.evaluation.protocol`, as `srlab eval`"
         f" and validation score) on the {images} dev photos, **whole images** (no centre crop, no"
         f" tiles, float32), PSNR-Y/SSIM-Y with {cfg.scale} border pixels dropped;"
@@ -425,8 +425,7 @@ def results_markdown(cfg, results: Sequence[RunResult], summaries: Sequence[Summ
         " only 32.17, L2 + L1 32.19; dataset and scale not stated), full-size BSR.",
         "",
         f"**Noise criterion.** A difference from (b) exceeds the noise when Welch's t test of the"
-        f" seeds' PSNR-Y gives p < {ALPHA:g} (two-sided, no correction for the"
-        f" {len(comparisons)} comparisons)."
+        f" seeds' PSNR-Y gives p < {ALPHA:g} (two-sided, for each comparison on its own)."
         " The paired test on the same-seed differences is shown beside it: it removes what the"
         " shared initial weights (and, between RFS variants, the shared batches) contribute to"
         " the noise.",
