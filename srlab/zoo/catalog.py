@@ -82,6 +82,22 @@ CATALOG: MappingProxyType[str, ZooEntry] = MappingProxyType(
             weights="fast-srfbn-srlab-x16.safetensors",
             source="configs/fast-srfbn-stage1-x16-cpu.yaml (training record in docs/results/)",
         ),
+        "bsr-srlab-x4": ZooEntry(
+            description=(
+                "BSR at reduced size (32 features, 4 FMGs of 4 blocks) trained by srlab with "
+                "Random Filter Sampling and the mixed-norm loss on a 2-core CPU; x4"
+            ),
+            weights="bsr-srlab-x4.safetensors",
+            source="configs/bsr-bi-x4-cpu.yaml (training record in docs/results/)",
+        ),
+        "ciplab-srlab-x16": ZooEntry(
+            description=(
+                "CIPLAB's doubled-RRDB generator at reduced size (2 RRDBs per trunk, 32 features) "
+                "trained by srlab with the Huber stage-1 loss on a small CPU budget; x16"
+            ),
+            weights="ciplab-srlab-x16.safetensors",
+            source="configs/ciplab-stage1-x16-cpu.yaml (training record in docs/results/)",
+        ),
     }
 )
 
