@@ -85,6 +85,12 @@ MEASURED: dict[tuple[str, tuple[tuple[str, object], ...]], ActivationCost] = {
     ("fast_srfbn", (("blocks", 6), ("features", 64), ("scale", 16), ("steps", 4))): (
         ActivationCost(0, 526.0)
     ),
+    ("bsr", (("blocks", 4), ("features", 32), ("groups", 4), ("scale", 4))): (
+        ActivationCost(82_560, 280.0)
+    ),
+    ("ciplab", (("blocks", 2), ("features", 32), ("growth", 16), ("scale", 16))): (
+        ActivationCost(0, 384.0)
+    ),
 }
 # Architectures without weights, the same at every scale (bicubic: 19 to 28 B measured).
 ANY_BUILD = {"bicubic": ActivationCost(8192, 32.0)}
