@@ -21,10 +21,12 @@ from srlab.archs.keymap import KeyMap
 from srlab.archs.rrdb import conv3x3, detect_options, lrelu, nearest_x2, rrdb_trunk
 from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
-# Trunk 2 runs at 4× the LR resolution and the tail at 16×: a default tile of 64 LR pixels (96
-# with its context) holds 384² × 192-channel concatenations in trunk 2 and 1536² × 64 maps in
-# the tail (about 0.6 GB each in float32). Receptive radius as RRDBNet's (see rrdb.py).
-SPEC = ModelSpec(scales=(16,), receptive_radius=16, tile_budget=1024)
+# Trunk 2 runs at 4× the LR resolution and the tail at 16×: a tile of 64 LR pixels (96 with its
+# context) would hold 384² × 192-channel concatenations in trunk 2 and 1536² × 64 maps in the
+# tail (about 0.6 GB each in float32); the default, 32 (64 with context), a quarter of that,
+# keeps a 1020×678 photo at ×16 within 1.1 GiB (bench/x16_memory.py). Receptive radius as
+# RRDBNet's (see rrdb.py).
+SPEC = ModelSpec(scales=(16,), receptive_radius=16, tile_budget=512)
 
 
 class CIPLABGenerator(nn.Module):

@@ -22,8 +22,10 @@ from srlab.archs.spec import Architecture, ForeignLayout, ModelSpec
 
 # The channel attention pools over whole feature maps, so tiles see slightly different
 # statistics than the whole image (docs/architectures.md §1.13); they are not shared between tiles.
+# Default tiles of 512 HR pixels (32 LR at x16): a tile of 64 LR pixels alone peaks at 1.48 GiB in
+# float32 at x16, one of 32 keeps a 16320x10848 output within 1.1 GiB (bench/x16_memory.py).
 SPEC = ModelSpec(
-    scales=(16, 2, 3, 4, 8), multi_output=True, receptive_radius=16, tile_budget=1024
+    scales=(16, 2, 3, 4, 8), multi_output=True, receptive_radius=16, tile_budget=512
 )
 # Transposed-convolution (kernel, stride, padding) per scale: output = s·input exactly.
 UPSAMPLERS = {2: (6, 2, 2), 3: (7, 3, 2), 4: (8, 4, 2), 8: (12, 8, 2), 16: (20, 16, 2)}
