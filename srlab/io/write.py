@@ -84,7 +84,7 @@ def write_image(
         raise ImageWriteError(path, str(exc)) from exc
     prepared = _prepare(path, img, fmt, bit_depth=bit_depth or img.bit_depth, drop_alpha=drop_alpha)
     if fmt == "PNG":  # srlab's encoder, whole or in bands: the same file
-        return write_png_streamed(path, prepared.height, [prepared], overwrite=overwrite)
+        return _write_png(path, prepared.height, [prepared], overwrite)
     encode = _ENCODERS[fmt]
 
     def write(tmp: Path) -> None:
@@ -114,6 +114,13 @@ def write_png_streamed(
     if fmt != "PNG":
         raise ImageWriteError(path, f"only PNG is written a band of rows at a time, not {fmt}")
     prepared = (_prepare(path, b, fmt, bit_depth=b.bit_depth, drop_alpha=False) for b in bands)
+    return _write_png(path, height, prepared, overwrite)
+
+
+def _write_png(
+    path: Path, height: int, prepared: Iterable[DecodedImage], overwrite: bool
+) -> Path:
+    """Encode bands already `_prepare`d for PNG into ``path``, atomically."""
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as out:
