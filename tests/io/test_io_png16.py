@@ -1,7 +1,5 @@
 """The 16-bit PNG encoder, checked against Pillow's independent PNG decoder."""
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +7,7 @@ import pytest
 from PIL import Image
 
 from srlab.io.png import write_png16
+from tests.io.png_rows import filter_types
 
 RNG = np.random.default_rng(3)
 
@@ -31,22 +30,6 @@ def _mixed_content(height: int, width: int, channels: int) -> np.ndarray:
     return octets.view(">u2").reshape(height, width, channels).astype(np.uint16)
 
 
-def _filter_types(path: Path) -> set[int]:
-    data = path.read_bytes()[8:]
-    width, height, _depth, colour_type = struct.unpack(">IIBB", data[8:18])
-    channels = {0: 1, 4: 2, 2: 3, 6: 4}[colour_type]
-    idat, pos = b"", 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        if data[pos + 4 : pos + 8] == b"IDAT":
-            idat += data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = 1 + width * channels * 2
-    assert len(raw) == stride * height
-    return {raw[row * stride] for row in range(height)}
-
-
 def test_gray_decodes_exactly_in_pillow_and_uses_every_filter(tmp_path: Path) -> None:
     samples = _mixed_content(150, 67, 1)
     path = tmp_path / "g.png"
@@ -54,7 +37,7 @@ def test_gray_decodes_exactly_in_pillow_and_uses_every_filter(tmp_path: Path) ->
     with Image.open(path) as img:
         assert img.mode == "I;16"
         np.testing.assert_array_equal(np.asarray(img), samples[:, :, 0])
-    assert _filter_types(path) == {0, 1, 2, 3, 4}
+    assert filter_types(path.read_bytes(), 2) == {0, 1, 2, 3, 4}
 
 
 @pytest.mark.parametrize(("channels", "mode"), [(3, "RGB"), (4, "RGBA")])

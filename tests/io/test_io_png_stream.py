@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +24,7 @@ from srlab.io import (
     write_png_streamed,
 )
 from srlab.io.png import PngWriter
+from tests.io.png_rows import filter_types
 
 RNG = np.random.default_rng(11)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -72,21 +71,6 @@ def _encode(samples: np.ndarray, heights: list[int], **metadata: bytes) -> bytes
     return out.getvalue()
 
 
-def _filter_types(data: bytes, bytes_per_pixel: int) -> set[int]:
-    """The filter type of every row, read from the decompressed IDAT stream."""
-    width, height = struct.unpack(">II", data[16:24])
-    idat, pos = b"", 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        if data[pos + 4 : pos + 8] == b"IDAT":
-            idat += data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = 1 + width * bytes_per_pixel
-    assert len(raw) == stride * height
-    return {raw[row * stride] for row in range(height)}
-
-
 @pytest.mark.parametrize(("channels", "mode"), [(1, "L"), (2, "LA"), (3, "RGB"), (4, "RGBA")])
 def test_8_bit_bands_decode_exactly_in_pillow_and_use_every_filter(channels, mode):
     samples = _content(90, 37, channels, np.uint8)
@@ -94,7 +78,7 @@ def test_8_bit_bands_decode_exactly_in_pillow_and_use_every_filter(channels, mod
     with Image.open(io.BytesIO(data)) as img:
         assert img.mode == mode
         np.testing.assert_array_equal(np.asarray(img).reshape(samples.shape), samples)
-    assert _filter_types(data, channels) == {0, 1, 2, 3, 4}
+    assert filter_types(data, channels) == {0, 1, 2, 3, 4}
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
