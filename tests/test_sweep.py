@@ -58,3 +58,16 @@ def test_cli_writes_table_csv_and_plot_and_keeps_them(crops: Path, tmp_path: Pat
     before = (out / "sweep.png").read_bytes()
     assert main(args) == USAGE_ERROR
     assert (out / "sweep.png").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "bad", [["--seed", "-1"], ["--tile", "big"], ["--tile-overlap", "-5"], ["--noise", "2,x"]]
+)
+def test_bad_options_are_one_usage_line_and_write_nothing(crops: Path, tmp_path: Path, capsys,
+                                                          bad: list[str]):
+    out = tmp_path / "sweep"
+    args = ["sweep", "--data", str(crops), "--noise", "0,1", "-o", str(out), *bad]
+    assert main(args) == USAGE_ERROR
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("srlab: error:")
+    assert not out.exists()

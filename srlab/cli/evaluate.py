@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from srlab.cli.model_options import add_model_options, model_options
 from srlab.cli.upscale import MAX_EXIT_FAILURES
 from srlab.evaluation.benchmark import (
     EvalError,
@@ -17,7 +18,6 @@ from srlab.evaluation.benchmark import (
     write_csv,
     write_markdown,
 )
-from srlab.infer.options import UpscaleOptions
 from srlab.io import ImageError
 from srlab.metrics import LPIPS, LPIPSWeightsError
 from srlab.ops.device import resolve_device
@@ -49,25 +49,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--niqe", action="store_true", help="add NIQE (about 0.4 s per megapixel)")
     p.add_argument("--csv", type=Path, metavar="OUT.csv", help="also write the rows as CSV")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="also write the table")
-    p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble for the model")
-    p.add_argument("--noise", type=float, default=None, metavar="W",
-                   help="noise amplitude for models with a noise input")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of random degradations and model noise (default: %(default)s)")
+    add_model_options(p, seed_help="seed of random degradations and model noise")
     add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing --csv/--markdown")
     p.set_defaults(run=run)
 
 
 def add_scoring_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by the commands that score a model on a folder (eval, sweep)."""
+    """Scoring options shared by the commands that score a model on a folder (eval, sweep)."""
     p.add_argument("--lpips-weights", nargs="+", type=Path, metavar="FILE",
                    help="add LPIPS: one combined weights file, or backbone + heads files")
-    p.add_argument("--tile", type=int, default=None,
-                   help="tile size in LR pixels; 0 = whole image at once (default: the model's)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
-                   help="16-bit floats for the model (default: as srlab upscale decides)")
     p.add_argument("--max-images", type=int, default=None, metavar="K",
                    help="only the first K images (sorted by path)")
 
@@ -79,14 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for path in outputs:
         if not args.overwrite and os.path.lexists(path):
             raise EvalError(f"{path} exists (use --overwrite to replace it)")
-    options = UpscaleOptions(
-        tile=args.tile,
-        ensemble=args.ensemble,
-        device=args.device,
-        half=args.half,
-        noise=args.noise,
-        seed=args.seed,
-    )
+    options = model_options(args)
     lpips = load_lpips(args.lpips_weights, args.device) if args.lpips_weights else None
     report = evaluate(
         args.model,

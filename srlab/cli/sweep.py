@@ -10,9 +10,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from srlab.cli.evaluate import add_scoring_options, load_lpips
+from srlab.cli.model_options import add_model_options, model_options
 from srlab.evaluation.benchmark import EvalError
 from srlab.evaluation.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot
-from srlab.infer.options import UpscaleOptions
 from srlab.io import atomic_write
 
 OUTPUTS = ("sweep.md", "sweep.csv", "sweep.png")
@@ -33,21 +33,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help="catalogue name or model file with a noise input (default: gmgbp-r3)")
     p.add_argument("--data", required=True, type=Path, metavar="DIR",
                    help="folder of HR images, walked recursively")
-    p.add_argument("--noise", required=True, metavar="LIST",
+    p.add_argument("--noise", required=True, metavar="LIST", dest="noises",
                    help="amplitudes: '0,0.1,1' or a progression '0,0.01,...,1'")
     p.add_argument("--scale", type=int, default=4, help="upscaling factor (default: 4)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
                    help="folder for the table and plot")
     p.add_argument("--no-niqe", action="store_true", help="skip NIQE (the slowest score)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default: %(default)s)")
+    add_model_options(p, seed_help="seed of random degradations and model noise", noise=False)
     add_scoring_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    noises = parse_noises(args.noise)
-    options = UpscaleOptions(tile=args.tile, device=args.device, half=args.half, seed=args.seed)
+    noises = parse_noises(args.noises)
+    options = model_options(args)
     targets = [args.output / name for name in OUTPUTS]
     if not args.overwrite and any(os.path.lexists(t) for t in targets):
         raise EvalError(f"{args.output} already holds sweep results (use --overwrite)")

@@ -9,13 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from srlab.cli import scale_out
-from srlab.cli.arg_types import (
-    finite_number,
-    memory_size,
-    name_suffix,
-    tile_size,
-    whole_number,
-)
+from srlab.cli.arg_types import finite_number, memory_size, name_suffix, whole_number
+from srlab.cli.model_options import add_model_options, model_options
 from srlab.infer.batch import (
     DEFAULT_QUALITY,
     FORMAT_SUFFIXES,
@@ -24,7 +19,6 @@ from srlab.infer.batch import (
     collect_jobs,
     printable,
 )
-from srlab.infer.options import DEFAULT_OVERLAP, DEFAULT_SEED, UpscaleOptions
 from srlab.infer.sizing import MAX_SIDE, OutputSize, SizedUpscaler
 from srlab.io import DEFAULT_MAX_PIXELS, remove_stale_temp_files
 from srlab.zoo import ModelLoadError
@@ -32,8 +26,6 @@ from srlab.zoo import ModelLoadError
 USAGE_ERRORS = (InputError, ModelLoadError, ValueError, FileExistsError)
 MAX_EXIT_FAILURES = 125
 MAX_SCALE = 64.0
-MAX_TILE = 1 << 16
-MAX_SEED = 2**64 - 1
 FORMAT_ALIASES = {"jpeg": "jpg", "tif": "tiff"}
 
 
@@ -70,24 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--suffix", type=name_suffix, default="",
                    help="added to output names, e.g. _x4 for photo_x4.png (lets OUT be the "
                         "input folder)")
-    p.add_argument("--tile", type=tile_size(MAX_TILE), default=None, metavar="N|auto",
-                   help="tile size in input pixels; 0 = whole image at once; auto (default): "
-                        "the model's (e.g. 256 for gmgbp at x4, 512 for bicubic), halved "
-                        "until the job fits --max-memory")
-    p.add_argument("--tile-overlap", type=whole_number(0, MAX_TILE // 2), default=DEFAULT_OVERLAP,
-                   help="context around each tile in input pixels, at least the model's "
-                        "receptive radius (default: %(default)s)")
-    p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble (8x slower)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
-                   help="16-bit floats: float16 on CUDA, bfloat16 on CPUs that support it "
-                        "natively; --no-half forces float32 (default: bfloat16 for models "
-                        "measured to lose nothing by it, such as gmgbp, where the CPU has it)")
-    p.add_argument("--noise", type=finite_number(0.0, 1.0), default=None, metavar="W",
-                   help="noise amplitude of models with a noise input (gmgbp: 0 = faithful, "
-                        "the default; up to 1 = sharper, invented texture)")
-    p.add_argument("--seed", type=whole_number(0, MAX_SEED), default=DEFAULT_SEED,
-                   help="seed of the noise drawn for each image (default: %(default)s)")
+    add_model_options(p, seed_help="seed of the noise drawn for each image")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--max-pixels", type=whole_number(1, 2**62), default=DEFAULT_MAX_PIXELS,
                    help="refuse inputs with more pixels than this (default: %(default)s)")
@@ -101,15 +76,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = UpscaleOptions(
-        tile=args.tile,
-        tile_overlap=args.tile_overlap,
-        ensemble=args.ensemble,
-        device=args.device,
-        half=args.half,
-        noise=args.noise,
-        seed=args.seed,
-    )
+    options = model_options(args)
     size = OutputSize(scale=args.scale, width=args.width, height=args.height)
     output_format = FORMAT_ALIASES.get(args.format, args.format)
     jobs = collect_jobs(args.inputs, args.output, suffix=args.suffix, output_format=output_format)
