@@ -44,10 +44,19 @@ def decode_deep(img: ImageFile.ImageFile, rawmode: str) -> tuple[np.ndarray, Ima
     if rawmode in _ONE_PASS_AS_BYTES:
         loaded = _decode_as(img, _ONE_PASS_AS_BYTES[rawmode])
         octets = np.asarray(loaded)
-        return (octets[:, :, 0::2].astype(np.uint16) << 8) | octets[:, :, 1::2], loaded
-    high = np.asarray(_decode_as(img, rawmode)).astype(np.uint16)
+        return _combine(octets[:, :, 0::2], octets[:, :, 1::2]), loaded
+    high = np.asarray(_decode_as(img, rawmode))
     loaded = _decode_as(img, _low_byte_rawmode(rawmode))
-    return (high << 8) | np.asarray(loaded), loaded
+    return _combine(high, np.asarray(loaded)), loaded
+
+
+def _combine(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """16-bit samples from their high and low bytes, shifted and merged in place (no
+    temporaries the size of the result, which would raise read_image's peak memory)."""
+    samples = high.astype(np.uint16)
+    samples <<= 8
+    samples |= low
+    return samples
 
 
 def _decode_as(img: ImageFile.ImageFile, rawmode: str) -> Image.Image:

@@ -75,6 +75,7 @@ def from_pil(
         orientation = _orientation(loaded)
         exif = upright_exif(loaded.info.get("exif") or exif_of_tiff(loaded))
     icc_profile = loaded.info.get("icc_profile") or None
+    del loaded  # a 16-bit file's own decoded copy: free it before the float32 result is made
     samples = apply_orientation(samples, orientation)
     colour = 1 if samples.shape[2] <= 2 else 3
     has_alpha = samples.shape[2] in (2, 4)
