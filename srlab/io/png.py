@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -108,29 +107,6 @@ class PngWriter:
     def _chunk(self, kind: bytes, data: bytes) -> None:
         self._out.write(struct.pack(">I", len(data)) + kind + data)
         self._out.write(struct.pack(">I", zlib.crc32(kind + data)))
-
-
-def write_png16(
-    path: Path,
-    samples: np.ndarray,
-    *,
-    icc_profile: bytes | None = None,
-    exif: bytes | None = None,
-    level: int = 6,
-) -> None:
-    """Write uint16 samples (H x W x C, C = 1..4, alpha last) as a 16-bit PNG."""
-    if samples.dtype != np.uint16 or samples.ndim != 3 or samples.shape[2] not in _COLOUR_TYPE:
-        raise ValueError(
-            f"expected uint16 H x W x 1..4 samples, got {samples.dtype} {samples.shape}"
-        )
-    height, width, channels = samples.shape
-    with open(path, "wb") as out:
-        png = PngWriter(
-            out, width=width, height=height, channels=channels, bit_depth=16,
-            icc_profile=icc_profile, exif=exif, level=level,
-        )
-        png.write(samples)
-        png.finish()
 
 
 def _row_bytes(samples: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The 16-bit PNG encoder, checked against Pillow's independent PNG decoder."""
+"""The PNG encoder at 16 bits, checked against Pillow's independent PNG decoder."""
 
 from pathlib import Path
 
@@ -6,10 +6,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srlab.io.png import write_png16
+from srlab.io.png import PngWriter
 from tests.io.png_rows import filter_types
 
 RNG = np.random.default_rng(3)
+
+
+def write_png16(path: Path, samples: np.ndarray, **metadata: bytes) -> None:
+    """Write H x W x C uint16 samples in one band."""
+    height, width, channels = samples.shape
+    with open(path, "wb") as out:
+        png = PngWriter(out, width=width, height=height, channels=channels, bit_depth=16,
+                        **metadata)
+        png.write(samples)
+        png.finish()
 
 
 def _mixed_content(height: int, width: int, channels: int) -> np.ndarray:
@@ -63,8 +73,10 @@ def test_icc_profile_and_exif_are_embedded(tmp_path: Path) -> None:
         assert img.getexif()[0x010F] == "ACME"
 
 
-def test_rejects_non_uint16_samples(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="uint16"):
-        write_png16(tmp_path / "x.png", np.zeros((2, 2, 3), np.uint8))
-    with pytest.raises(ValueError, match="uint16"):
+def test_rejects_samples_that_do_not_fit_the_header(tmp_path: Path) -> None:
+    with open(tmp_path / "x.png", "wb") as out:
+        png = PngWriter(out, width=2, height=2, channels=3, bit_depth=16)
+        with pytest.raises(ValueError, match="expected uint16"):
+            png.write(np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"1\.\.4 channels"):
         write_png16(tmp_path / "x.png", np.zeros((2, 2, 5), np.uint16))
