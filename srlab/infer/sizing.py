@@ -192,15 +192,8 @@ class SizedUpscaler:
         if (width, height) == (image.width * s, image.height * s):
             return upscaler.upscale(image, on_tile, tile=tile, on_retry=on_retry)
         native = upscaler.upscale_array(image.rgb, on_tile, tile=tile, on_retry=on_retry)
-        return DecodedImage(
-            rgb=resize_plane(native, width, height),
-            alpha=None if image.alpha is None else resize_plane(image.alpha, width, height),
-            bit_depth=image.bit_depth,
-            format=image.format,
-            path=None,
-            icc_profile=image.icc_profile,
-            exif=image.exif,
-        )
+        alpha = None if image.alpha is None else resize_plane(image.alpha, width, height)
+        return image.with_pixels(resize_plane(native, width, height), alpha)
 
 
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:

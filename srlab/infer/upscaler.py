@@ -88,15 +88,7 @@ class Upscaler:
         `upscale_array`)."""
         rgb = self.upscale_array(image.rgb, on_tile, tile=tile, on_retry=on_retry)
         alpha = None if image.alpha is None else upscale_alpha(image.alpha, self.scale)
-        return DecodedImage(
-            rgb=rgb,
-            alpha=alpha,
-            bit_depth=image.bit_depth,
-            format=image.format,
-            path=None,
-            icc_profile=image.icc_profile,
-            exif=image.exif,
-        )
+        return image.with_pixels(rgb, alpha)
 
     def stream(
         self,
@@ -264,19 +256,12 @@ class Upscaler:
         self, image: DecodedImage, bands: Iterator[np.ndarray]
     ) -> Iterator[DecodedImage]:
         """Finished model-channel rows as bands of the output image: gray mean, alpha, metadata."""
-        top = 0
+        top, alpha = 0, image.alpha
         for rgb in bands:
             stop = top + len(rgb)
-            yield DecodedImage(
-                rgb=rgb.mean(axis=2, keepdims=True) if image.is_gray else rgb,
-                alpha=None if image.alpha is None else upscale_alpha_rows(
-                    image.alpha, self.scale, top, stop
-                ),
-                bit_depth=image.bit_depth,
-                format=image.format,
-                path=None,
-                icc_profile=image.icc_profile,
-                exif=image.exif,
+            yield image.with_pixels(
+                rgb.mean(axis=2, keepdims=True) if image.is_gray else rgb,
+                None if alpha is None else upscale_alpha_rows(alpha, self.scale, top, stop),
             )
             top = stop
 

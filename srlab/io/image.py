@@ -6,7 +6,7 @@ Pixels are float32 in 0..1 whatever the source stored, so models see one layout;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,11 @@ class DecodedImage:
     @property
     def is_gray(self) -> bool:
         return self.rgb.shape[2] == 1
+
+    def with_pixels(self, rgb: np.ndarray, alpha: np.ndarray | None) -> DecodedImage:
+        """New pixels (an upscaled image, or a band of its rows) with this image's bit depth,
+        format, ICC profile and EXIF; no path, as they come from no file."""
+        return replace(self, rgb=rgb, alpha=alpha, path=None)
 
 
 def from_array(arr: np.ndarray) -> DecodedImage:
