@@ -208,10 +208,13 @@ def load_pair(path: Path, name: str, degrade: Degradation, generator: torch.Gene
 
 
 def _one_line(path: Path, err: Exception) -> str:
-    """ImageErrors already name their file on one line; other errors get the file added."""
+    """ImageErrors already name their file on one line; other errors get the file added, and
+    the kind of error where it is not one of our own ValueErrors about the image."""
     if isinstance(err, ImageError):
         return str(err)
-    return f"{path}: {type(err).__name__}: {' '.join(str(err).split()) or 'no details'}"
+    reason = " ".join(str(err).split()) or "no details"
+    kind = "" if type(err) is ValueError else f"{type(err).__name__}: "
+    return f"{path}: {kind}{reason}"
 
 
 def format_markdown(report: EvalReport) -> str:

@@ -168,12 +168,14 @@ def test_a_corrupt_image_is_reported_skipped_and_counted(hr_folder, tmp_path, ca
     shutil.copytree(hr_folder, folder)
     good = (folder / PHOTO).read_bytes()
     (folder / "broken.png").write_bytes(good[: len(good) // 3])
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")  # smaller than the scale
     (folder / "notes.txt").write_text("not an image: ignored")
-    assert main(_eval_cli(folder)) == 1
+    assert main(_eval_cli(folder)) == 2
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "broken.png" in errors[0]
-    assert "4 images; 1 failed" in captured.out.splitlines()[0]
+    assert len(errors) == 2 and "broken.png" in errors[0]
+    assert errors[1] == f"error: {folder / 'dot.png'}: image of 1x1 is smaller than the scale"
+    assert "4 images; 2 failed" in captured.out.splitlines()[0]
     assert "broken.png" not in captured.out and f"| {PHOTO} |" in captured.out
 
 
