@@ -71,3 +71,28 @@ def test_bad_options_are_one_usage_line_and_write_nothing(crops: Path, tmp_path:
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("srlab: error:")
     assert not out.exists()
+
+
+def test_an_unreadable_image_is_one_line_left_out_and_counted(crops: Path, tmp_path: Path,
+                                                              capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    good = (crops / "opencv_fruits.png").read_bytes()
+    (folder / "fruits.png").write_bytes(good)
+    (folder / "cut.png").write_bytes(good[: len(good) // 3])
+    out = tmp_path / "sweep"
+    args = ["sweep", "--data", str(folder), "--noise", "0", "-o", str(out), "--no-niqe"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cut.png" in errors[0] and "Traceback" not in captured.err
+    assert "mean over 1 images, crop border 4; 1 failed" in captured.out
+    assert (out / "sweep.md").read_text() == captured.out
+
+
+def test_a_folder_of_unreadable_images_is_a_usage_error(tmp_path: Path, capsys):
+    (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    args = ["sweep", "--data", str(tmp_path), "--noise", "0", "-o", str(tmp_path / "out")]
+    assert main(args) == USAGE_ERROR
+    assert "none of its 1 images could be read" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from srlab.cli.evaluate import add_scoring_options, load_lpips
 from srlab.cli.model_options import add_model_options, model_options
+from srlab.cli.upscale import MAX_EXIT_FAILURES
 from srlab.evaluation.benchmark import EvalError
 from srlab.evaluation.sweep import format_markdown, parse_noises, sweep, write_csv, write_plot
 from srlab.io import atomic_write
@@ -26,7 +27,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             "Degrade every HR image in DIR once, upscale it at every noise amplitude W and "
             "score the results (PSNR-Y, SSIM-Y, NIQE, LPIPS with --lpips-weights). Writes "
             f"{', '.join(OUTPUTS)} (table and perception-distortion plot) into OUT and prints "
-            "the table."
+            "the table. An image that cannot be read is named in one line and left out; the "
+            "exit code is the number of such images (0 = all good, capped at 125; 255 = usage "
+            "error)."
         ),
     )
     p.add_argument("--model", default="default",
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         lpips=lpips,
         max_images=args.max_images,
         progress=lambda ws: tqdm(ws, unit="W", desc="noise levels", disable=None),
+        report=lambda message: tqdm.write(message, file=sys.stderr),
     )
     table, csv_path, plot = targets
     text = format_markdown(report)
@@ -72,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
     atomic_write(table, lambda tmp: tmp.write_text(text, encoding="utf-8"),
                  overwrite=args.overwrite)
     print(f"srlab sweep: wrote {', '.join(str(t) for t in targets)}", file=sys.stderr)
-    return 0
+    return min(len(report.failed), MAX_EXIT_FAILURES)

@@ -175,7 +175,7 @@ def evaluate(
                 sr = super_resolve(up.upscale_array, pair.lr)
                 image_rows.append(EvalRow(name, method, score_image(pair.hr, sr, scoring)))
         except (ImageError, ValueError, RuntimeError, MemoryError) as err:
-            message = _one_line(path, err)
+            message = failure_line(path, err)
             failed.append((path, message))
             if report is not None:
                 report(f"error: {message}")
@@ -207,7 +207,7 @@ def load_pair(path: Path, name: str, degrade: Degradation, generator: torch.Gene
     return EvalPair(name, from_8bit(lr), from_8bit(hr))
 
 
-def _one_line(path: Path, err: Exception) -> str:
+def failure_line(path: Path, err: Exception) -> str:
     """ImageErrors already name their file on one line; other errors get the file added, and
     the kind of error where it is not one of our own ValueErrors about the image."""
     if isinstance(err, ImageError):

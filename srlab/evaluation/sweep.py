@@ -19,11 +19,11 @@ import numpy as np
 
 from srlab import metrics
 from srlab.data import image_generator, make_degradation
-from srlab.evaluation.benchmark import EvalError, find_images, load_pair
+from srlab.evaluation.benchmark import EvalError, failure_line, find_images, load_pair
 from srlab.evaluation.protocol import BASELINE, Scoring, score_pairs
 from srlab.infer.options import UpscaleOptions
 from srlab.infer.upscaler import Upscaler
-from srlab.io import atomic_write
+from srlab.io import ImageError, atomic_write
 from srlab.plotting import pyplot, save_figure
 from srlab.zoo import LoadedModel, load_model
 
@@ -43,6 +43,7 @@ class SweepReport:
     noises: tuple[float, ...]
     means: tuple[dict[str, float], ...]  # one per noise amplitude, in `noises` order
     baseline: dict[str, float]
+    failed: tuple[tuple[Path, str], ...] = ()  # images left out: (path, one-line reason)
 
 
 def parse_noises(text: str) -> list[float]:
@@ -78,12 +79,14 @@ def sweep(
     lpips: metrics.LPIPS | None = None,
     max_images: int | None = None,
     progress: Callable[[Iterable[float]], Iterable[float]] | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> SweepReport:
     """Score `model` at every amplitude in `noises` (and bicubic once) on `folder`.
 
     `options` say how the model runs (default `UpscaleOptions()`, the baseline takes only their
     tile size and device); the sweep sets their noise amplitude itself, and their seed seeds
-    both the degradations and the noise maps.
+    both the degradations and the noise maps. An image that cannot be read or degraded is
+    left out, named in the report's `failed` and told to `report` in one line.
     """
     options = options or UpscaleOptions()
     if options.noise is not None:
@@ -98,10 +101,17 @@ def sweep(
     if not paths:
         raise EvalError(f"{folder}: no images")
     root = Path(folder)
-    pairs = [
-        load_pair(p, p.relative_to(root).as_posix(), degrade, image_generator(options.seed, i))
-        for i, p in enumerate(paths)
-    ]
+    pairs, failed = [], []
+    for i, path in enumerate(paths):
+        try:
+            name = path.relative_to(root).as_posix()
+            pairs.append(load_pair(path, name, degrade, image_generator(options.seed, i)))
+        except (ImageError, ValueError, MemoryError) as err:
+            failed.append((path, failure_line(path, err)))
+            if report is not None:
+                report(f"error: {failed[-1][1]}")
+    if not pairs:
+        raise EvalError(f"{folder}: none of its {len(paths)} images could be read")
     scoring = Scoring(crop_border=scale, niqe=niqe, lpips=lpips)
 
     def mean_scores(upscaler: Upscaler) -> dict[str, float]:
@@ -121,6 +131,7 @@ def sweep(
         noises=tuple(float(w) for w in noises),
         means=tuple(means),
         baseline=baseline,
+        failed=tuple(failed),
     )
 
 
@@ -128,6 +139,7 @@ def format_markdown(report: SweepReport) -> str:
     header = (
         f"Model {report.model}, x{report.scale}, degradation {report.degradation}, "
         f"mean over {report.image_count} images, crop border {report.scale}"
+        + (f"; {len(report.failed)} failed" if report.failed else "")
     )
     titles = ["W", *(_TITLES[c] for c in report.columns)]
     lines = [header, "", "| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles)]
