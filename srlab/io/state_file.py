@@ -29,6 +29,9 @@ def read_state_file(
     file raises FileNotFoundError, anything else `error`.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+        raise error(f"{what} file {path} is {kind}; {hint}")
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} not found; {hint}")
     if path.suffix not in (".safetensors", *PICKLE_SUFFIXES):
@@ -42,8 +45,7 @@ def read_state_file(
     except pickle.UnpicklingError as exc:
         raise error(f"cannot read {what} file {path} ({_refused_object(exc)}); {hint}") from exc
     except Exception as exc:
-        reason = " ".join(str(exc).split())
-        raise error(f"cannot read {what} file {path} ({reason}); {hint}") from exc
+        raise error(f"cannot read {what} file {path} ({_unreadable(exc)}); {hint}") from exc
     if unwrap and isinstance(state, dict):
         for wrapper in ("params_ema", "params", "state_dict"):
             if isinstance(state.get(wrapper), dict):
@@ -65,3 +67,12 @@ def _refused_object(exc: pickle.UnpicklingError) -> str:
         )
     detail = re.search(r"WeightsUnpickler error: (.*?) Check the documentation", text)
     return f"not a readable PyTorch pickle: {detail.group(1) if detail else text}"
+
+
+def _unreadable(exc: Exception) -> str:
+    """Why a file did not load, in its first sentence (PyTorch appends paragraphs of advice);
+    a pickle that fails on its first bytes only says which byte (a KeyError)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, KeyError) or not text:
+        return "not a PyTorch checkpoint: neither a zip archive nor a pickle"
+    return text.split(". ")[0].rstrip(".")

@@ -70,6 +70,9 @@ def load_model(
     if not path.exists():
         known = ", ".join(sorted(CATALOG))
         raise ModelLoadError(f"{key}: no such model name ({known}) or file")
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+        raise ModelLoadError(f"{key}: is {kind}, not a model file")
     tensors, meta = _read_weights(path)
     if meta is None and path.with_suffix(".json").exists():
         meta = _read_sidecar(path)

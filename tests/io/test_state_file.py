@@ -45,3 +45,24 @@ def test_a_plain_state_dict_reads(tmp_path):
     path = tmp_path / "w.pth"
     torch.save({"w": torch.arange(3.0)}, path)
     assert torch.equal(_read(path)["w"], torch.arange(3.0))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"hello, not a checkpoint", "neither a zip archive nor a pickle"),
+     (b"PK\x03\x04" + b"x" * 50, "failed reading zip archive")],
+)
+def test_a_file_that_is_no_checkpoint_says_why_in_one_sentence(tmp_path, content, reason):
+    path = tmp_path / "w.pth"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=reason) as err:
+        _read(path)
+    assert "\n" not in str(err.value) and "If you are seeing" not in str(err.value)
+
+
+def test_a_folder_or_device_is_named_as_such(tmp_path):
+    (tmp_path / "w.pth").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        _read(tmp_path / "w.pth")
+    with pytest.raises(ValueError, match="device, pipe or socket"):
+        _read(os.devnull)

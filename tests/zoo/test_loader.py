@@ -95,6 +95,14 @@ def test_unknown_names_are_refused():
         load_model("no-such-model")
 
 
+def test_a_folder_or_device_as_model_is_refused_in_one_line(tmp_path):
+    (tmp_path / "m.safetensors").mkdir()
+    with pytest.raises(ModelLoadError, match="is a folder, not a model file"):
+        load_model(tmp_path / "m.safetensors")
+    with pytest.raises(ModelLoadError, match="device, pipe or socket"):
+        load_model("/dev/null")
+
+
 def test_unsupported_scale_and_unknown_arch_are_refused(tmp_path):
     path = save_model(tmp_path / "t.safetensors", TinyNet(), arch="tiny", options={"scale": 2})
     with pytest.raises(ModelLoadError, match="not x4"):
