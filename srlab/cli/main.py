@@ -1,6 +1,7 @@
 """The `srlab` command: a thin dispatcher over the library's subcommands.
 
-Exit codes beyond each command's own: 255 for a usage error (one line), 130 for Ctrl-C
+Exit codes beyond each command's own: 255 for a usage error or a file the command cannot read
+or write outside its per-image handling (one line naming it), 130 for Ctrl-C
 (SIGINT), 143 for SIGTERM and 129 for SIGHUP. A signal ends the command like Ctrl-C does: the
 file being written is abandoned (its temporary file removed), those already written stay.
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from srlab import __version__
 from srlab.cli import evaluate, export, models, record, sampler_stats, serve, sweep, train, upscale
 from srlab.infer.batch import printable
+from srlab.io import FileError
 
 USAGE_ERROR = 255
 INTERRUPTED = 130  # 128 + SIGINT
@@ -80,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = signal.Signals(stop.signum).name
         print(f"srlab: stopped by {name}; outputs already written are complete", file=sys.stderr)
         return 128 + stop.signum
-    except upscale.USAGE_ERRORS as err:
+    except (*upscale.USAGE_ERRORS, FileError, OSError) as err:
         print(f"srlab: error: {printable(err)}", file=sys.stderr)
         return USAGE_ERROR
 

@@ -33,6 +33,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: 
     OutputWriteError (an OSError). The temporary file is removed on every failure.
     """
     path = Path(path)
+    if path.is_dir():
+        raise OutputWriteError(path, "is a folder; name a file")
     if not overwrite and os.path.lexists(path):
         raise OutputExistsError(path, _EXISTS)
     tmp = _create_temp(path)

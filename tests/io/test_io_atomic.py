@@ -142,3 +142,12 @@ def test_filesystem_failure_is_an_output_write_error_naming_the_target(tmp_path:
     assert info.value.path == target
     assert str(target) in str(info.value)
     assert [p.name for p in tmp_path.iterdir()] == ["not_a_folder"]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_is_never_a_target(tmp_path: Path, overwrite: bool) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "kept.txt").write_text("mine")
+    with pytest.raises(OutputWriteError, match="is a folder; name a file"):
+        atomic_write(tmp_path / "out", _writer(b"x"), overwrite=overwrite)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["kept.txt"]

@@ -69,3 +69,14 @@ def test_authors_release_becomes_a_self_describing_file(shared_dir: Path, tmp_pa
     reference = load_model("gmgbp-r1").module.state_dict()
     assert all(torch.equal(again.module.state_dict()[k], v) for k, v in reference.items())
     assert main(args) == USAGE_ERROR  # no silent overwrite
+
+
+def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path: Path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for target in (tmp_path, blocker / "model.safetensors"):
+        args = ["export", "--model", "bsr-srlab-x4", "--format", "safetensors", "-o", str(target)]
+        assert main(args) == USAGE_ERROR
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"srlab: error: cannot write {target}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
