@@ -33,11 +33,11 @@ def test_bsr_srlab_x4_beats_bicubic(shared_dir: Path):
 
 
 def test_ciplab_srlab_x16_beats_bicubic_on_held_out_photos(tmp_path: Path):
-    """Its gain is small (+0.12 dB on the dev photos, where it loses on 5 of 14), so it is
-    checked on the held-out photos, where it shipped with +0.13 dB (3 of 4 better)."""
+    """Checked on the held-out photos, where it ships with +0.60 dB (all 4 better; the 14 dev
+    photos: +0.68 dB, all better)."""
     import skimage
 
     source = Path(skimage.__file__).parent / "data"
     for name in HELD_OUT:
         shutil.copyfile(source / name, tmp_path / name)
-    assert psnr_gain("ciplab-srlab-x16", tmp_path, 16, 4) > 0.05
+    assert psnr_gain("ciplab-srlab-x16", tmp_path, 16, 4) > 0.4
