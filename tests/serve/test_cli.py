@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import httpx2
+import pytest
 
+from srlab.cli.main import USAGE_ERROR, main
 from tests.serve.images import encoded, noise_image
 
 
@@ -62,3 +64,31 @@ def test_default_folder_is_temporary_and_removed_at_exit(tmp_path: Path) -> None
         stderr = stop(process)
     folder = Path(re.search(r"results in (\S+), removed at exit", stderr)[1])
     assert folder.name.startswith("srlab-serve-") and not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["--port", "99999"], ["--port", "0"], ["--max-upload-mb", "nan"],
+             ["--cache-mb", "-5"], ["--max-pixels", "0"]],
+)
+def test_bad_limits_and_ports_are_one_usage_line(args: list[str], capsys) -> None:
+    assert main(["serve", *args]) == USAGE_ERROR
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("srlab: error: serve: argument")
+
+
+def test_an_address_it_cannot_listen_on_is_one_line_before_anything_starts(tmp_path: Path):
+    """Run as a process: were the check to pass wrongly, the server would start (and the
+    timeout end the test) rather than hang the test session."""
+    (tmp_path / "a_file").write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for args in (["--port", port], ["--host", "no-such-host.invalid", "--port", port],
+                     ["--port", str(free_port()), "--out", str(tmp_path / "a_file" / "out")]):
+            done = subprocess.run([sys.executable, "-m", "srlab.cli.main", "serve", *args],
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == USAGE_ERROR, (args, done.stderr)
+            (line,) = done.stderr.splitlines()
+            assert line.startswith("srlab: error:"), line
+    assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
