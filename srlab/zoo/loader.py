@@ -70,9 +70,7 @@ def load_model(
     if not path.exists():
         known = ", ".join(sorted(CATALOG))
         raise ModelLoadError(f"{key}: no such model name ({known}) or file")
-    if not path.is_file():
-        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
-        raise ModelLoadError(f"{key}: is {kind}, not a model file")
+    _check_regular_file(path)
     tensors, meta = _read_weights(path)
     if meta is None and path.with_suffix(".json").exists():
         meta = _read_sidecar(path)
@@ -103,8 +101,9 @@ def inspect_file(
     """The facts of a model file that `load_model` would use, without building the network;
     refused in one line like `load_model` when no architecture recognises it."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelLoadError(f"{path}: no such model file")
+    _check_regular_file(path)
     tensors, header = _read_shapes(path)
     meta, layout = _parse_metadata(path, header), "srlab metadata"
     if meta is None and path.with_suffix(".json").exists():
@@ -132,6 +131,13 @@ def inspect_file(
         licence=next((stated[k] for k in _LICENCE_KEYS if k in stated), None),
         problems=problems,
     )
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse a folder, device, pipe or socket by name before anything tries to read it."""
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+        raise ModelLoadError(f"{path}: is {kind}, not a model file")
 
 
 def _read_shapes(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -10,6 +10,7 @@ from torch import nn
 from srlab.archs import ARCHITECTURES, Architecture, ModelSpec
 from srlab.archs.bicubic import BicubicInterpolator
 from srlab.zoo import ModelLoadError, load_model, save_model
+from srlab.zoo.loader import inspect_file
 
 
 class TinyNet(nn.Module):
@@ -101,6 +102,8 @@ def test_a_folder_or_device_as_model_is_refused_in_one_line(tmp_path):
         load_model(tmp_path / "m.safetensors")
     with pytest.raises(ModelLoadError, match="device, pipe or socket"):
         load_model("/dev/null")
+    with pytest.raises(ModelLoadError, match="is a folder, not a model file"):
+        inspect_file(tmp_path / "m.safetensors")
 
 
 def test_unsupported_scale_and_unknown_arch_are_refused(tmp_path):
