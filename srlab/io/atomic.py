@@ -54,6 +54,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: 
 
 def _create_temp(path: Path) -> Path:
     """Create an empty hidden temporary file beside ``path``, with normal permissions."""
+    blocker = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
+    if blocker is not None:  # mkdir would only say "File exists"
+        raise OutputWriteError(path, f"{blocker} is a file, not a folder")
     _os_call(path, path.parent.mkdir, parents=True, exist_ok=True)
     tmp = temp_name(path)
     # os.open applies the umask to 0o666, unlike tempfile's private 0o600 files.

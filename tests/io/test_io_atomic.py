@@ -140,7 +140,7 @@ def test_filesystem_failure_is_an_output_write_error_naming_the_target(tmp_path:
         atomic_write(target, _writer(b"x"), overwrite=False)
     assert not isinstance(info.value, ImageError)  # a CSV file is not an image
     assert info.value.path == target
-    assert str(target) in str(info.value)
+    assert str(info.value) == f"cannot write {target}: {blocker} is a file, not a folder"
     assert [p.name for p in tmp_path.iterdir()] == ["not_a_folder"]
 
 
