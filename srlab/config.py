@@ -135,8 +135,10 @@ def load_config(cls: type[T], source: str | Path | Mapping, overrides: Sequence[
     else:
         try:
             data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+            raise ConfigError(f"{source}: invalid YAML: {_yaml_problem(exc)}") from exc
         data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError(f"{_ROOT}: expected a mapping, got {_show(data)}")
@@ -338,3 +340,11 @@ def _show(value: Any) -> str:
     """A short repr for error messages (long lists and mappings are cut)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line report as one line: the problem and where (1-based line, column)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())

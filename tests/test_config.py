@@ -361,7 +361,10 @@ def test_yaml_file_top_level_must_be_a_mapping(tmp_path: Path, text: str, messag
 def test_invalid_yaml_file_names_the_file(tmp_path: Path):
     file = tmp_path / "broken.yaml"
     file.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"broken\.yaml: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml: invalid YAML: .* at line 2, column 1$"):
+        load_config(Experiment, file)
+    file.write_bytes(b"name: \xff\n")
+    with pytest.raises(ConfigError, match=r"broken\.yaml: not UTF-8 text \(byte 6\)"):
         load_config(Experiment, file)
 
 
