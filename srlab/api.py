@@ -40,6 +40,11 @@ def upscale(
     texture), drawn from `seed`. The other options are those of
     `srlab.infer.options.UpscaleOptions`.
     """
+    if not isinstance(image, str | Path | Image.Image | np.ndarray):
+        raise TypeError(
+            "srlab.upscale takes a file path, a PIL image or a numpy array, not "
+            f"{type(image).__name__} (a torch tensor: pass tensor.numpy(), H x W x C)"
+        )
     options = UpscaleOptions(
         tile=tile,
         tile_overlap=tile_overlap,

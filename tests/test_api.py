@@ -34,6 +34,12 @@ def test_bad_array_is_refused():
         srlab.upscale(np.zeros((4, 4, 5), np.uint8))
 
 
+@pytest.mark.parametrize("image", [None, 3, b"\x89PNG", [[0, 1]]])
+def test_inputs_of_other_types_are_refused_by_name(image):
+    with pytest.raises(TypeError, match="takes a file path, a PIL image or a numpy array, not"):
+        srlab.upscale(image, model="bicubic")
+
+
 def test_api_takes_float_scales_and_target_sides():
     arr = (np.random.default_rng(2).random((17, 21, 3)) * 255).astype(np.uint8)
     assert srlab.upscale(arr, model="bicubic", scale=2.5).shape == (43, 53, 3)
