@@ -54,10 +54,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, overwrite: 
 
 def _create_temp(path: Path) -> Path:
     """Create an empty hidden temporary file beside ``path``, with normal permissions."""
-    blocker = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
-    if blocker is not None:  # mkdir would only say "File exists"
-        raise OutputWriteError(path, f"{blocker} is a file, not a folder")
-    _os_call(path, path.parent.mkdir, parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # where a parent is a file, mkdir only says "File exists"
+        blocker = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
+        reason = _describe(exc) if blocker is None else f"{blocker} is a file, not a folder"
+        raise OutputWriteError(path, reason) from exc
     tmp = temp_name(path)
     # os.open applies the umask to 0o666, unlike tempfile's private 0o600 files.
     fd = _os_call(path, os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
