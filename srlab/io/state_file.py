@@ -29,8 +29,8 @@ def read_state_file(
     file raises FileNotFoundError, anything else `error`.
     """
     path = Path(path)
-    if path.exists() and not path.is_file():
-        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+    kind = special_file_kind(path)
+    if kind is not None:
         raise error(f"{what} file {path} is {kind}; {hint}")
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} not found; {hint}")
@@ -54,6 +54,14 @@ def read_state_file(
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise error(f"{what} file {path} does not hold a flat state dict of tensors; {hint}")
     return state
+
+
+def special_file_kind(path: Path) -> str | None:
+    """"a folder" or "a device, pipe or socket" where `path` exists but is no regular file,
+    else None: what to call it when it is given as a weights file."""
+    if not path.exists() or path.is_file():
+        return None
+    return "a folder" if path.is_dir() else "a device, pipe or socket"
 
 
 def _refused_object(exc: pickle.UnpicklingError) -> str:

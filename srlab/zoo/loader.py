@@ -26,7 +26,7 @@ from torch import nn
 from srlab.archs import ARCHITECTURES, Architecture, ForeignLayout, ModelSpec
 from srlab.archs.keymap import ForeignWeightsError, mismatches
 from srlab.io import atomic_write
-from srlab.io.state_file import PICKLE_SUFFIXES, read_state_file
+from srlab.io.state_file import PICKLE_SUFFIXES, read_state_file, special_file_kind
 from srlab.zoo.catalog import CATALOG, DEFAULT_MODEL, DEFAULT_SCALE
 
 METADATA_KEY = "srlab"
@@ -135,8 +135,8 @@ def inspect_file(
 
 def _check_regular_file(path: Path) -> None:
     """Refuse a folder, device, pipe or socket by name before anything tries to read it."""
-    if not path.is_file():
-        kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+    kind = special_file_kind(path)
+    if kind is not None:
         raise ModelLoadError(f"{path}: is {kind}, not a model file")
 
 
